@@ -1,0 +1,37 @@
+"""Suite-wide settings: a reproducible hypothesis profile, a fixed 2023 clock, isolated plug-in state."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# `ci` is the default: derandomized (same examples every run), no deadline on shared, noisy machines.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _clock_2023(monkeypatch: pytest.MonkeyPatch):
+    """Tests run on the plan year's clock (design §10)."""
+    import dbsj
+
+    monkeypatch.setenv("DBSJ_NOW", "2023-06-01T09:00:00")
+    dbsj.set_now(None)
+    dbsj.set_language("zh")
+    yield
+    dbsj.set_now(None)
+    dbsj.set_language("zh")
+    dbsj.reset_plugin_manager(None)
+
+
+@pytest.fixture
+def store():
+    """A fresh in-memory store."""
+    import dbsj
+
+    with dbsj.Store(":memory:") as s:
+        yield s
