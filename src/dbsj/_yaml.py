@@ -55,6 +55,9 @@ def _scalar(node: yaml.Node) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except ValueError:
+        # e.g. an impossible date such as 2023-02-30: keep the text so validation reports it with its line
+        return node.value
     finally:
         loader.dispose()
 
