@@ -60,6 +60,7 @@ from dbsj.models import (
 )
 from dbsj.plugins import PluginManager, get_plugin_manager, hookimpl, hookspec, reset_plugin_manager
 from dbsj.store import GENESIS, Ledger, LedgerEntry, Store, default_db_path
+from dbsj.rules import Emission, EventEngine, EventRule
 
 __version__ = "0.1.0"
 
@@ -80,4 +81,6 @@ __all__ = [
     "Store", "default_db_path", "Ledger", "LedgerEntry", "GENESIS",
     # plug-ins
     "hookimpl", "hookspec", "PluginManager", "get_plugin_manager", "reset_plugin_manager",
+    # rules
+    "EventEngine", "EventRule", "Emission",
 ]
