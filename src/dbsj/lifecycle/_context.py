@@ -1,0 +1,80 @@
+"""What the lifecycle reads from other parts of the store: plan snapshots, current draws, current results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, NamedTuple
+
+from dbsj.clock import BEIJING
+from dbsj.models.plans import Plan, Task
+from dbsj.store.store import Store
+
+__all__ = ["TaskInfo", "load_tasks", "current_draws", "CURRENT_DRAWS", "CURRENT_RESULTS", "deadline_days",
+           "prefecture_of"]
+
+#: The draw each task currently stands on: its latest successful attempt (failed, superseded and
+#: merely committed attempts carry no selection a result may refer to).
+CURRENT_DRAWS = """
+SELECT task_id, draw_id, plan_id, created_at FROM draws
+WHERE status NOT IN ('committed', 'failed', 'superseded')
+QUALIFY row_number() OVER (PARTITION BY task_id ORDER BY attempt DESC, created_at DESC, draw_id DESC) = 1
+"""
+
+#: The standing result per (task, target, item): its latest entry (corrections supersede, never overwrite).
+CURRENT_RESULTS = """
+SELECT * FROM results
+QUALIFY row_number() OVER (PARTITION BY task_id, uscc, item_code ORDER BY entry_no DESC) = 1
+"""
+
+
+class TaskInfo(NamedTuple):
+    plan_id: str
+    plan: Plan
+    task: Task
+
+
+def load_tasks(store: Store) -> dict[str, TaskInfo]:
+    """Every task of every plan snapshot in the store, by task id (ids are unique per store)."""
+    out: dict[str, TaskInfo] = {}
+    for plan_id, body in store.execute("SELECT plan_id, body FROM plans ORDER BY plan_id").fetchall():
+        plan = Plan.model_validate(json.loads(body) if isinstance(body, str) else body)
+        for task in plan.tasks:
+            out[task.id] = TaskInfo(plan_id, plan, task)
+    return out
+
+
+def current_draws(store: Store) -> dict[str, tuple[str, str, dt.date]]:
+    """task id -> (draw id, plan id, Beijing date the draw was made)."""
+    rows = store.execute(CURRENT_DRAWS).fetchall()
+    return {t: (d, p, _beijing_date(at)) for t, d, p, at in rows}
+
+
+def _beijing_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(BEIJING) if value.tzinfo else value).date()
+    return value
+
+
+def deadline_days() -> int:
+    """Working days allowed to publish a result: the rule ``publication.deadline`` (default 20)."""
+    try:
+        import dbsj
+
+        fn = getattr(dbsj, "publication_deadline_days", None)
+        if fn is not None:
+            return int(fn())
+    except (TypeError, ImportError):
+        pass
+    return 20
+
+
+def prefecture_of(region: str | None) -> str:
+    """Prefecture code of a region code: first four digits + ``00``; county-level cities under the region
+    directly (``6590xx``) stand alone (design §10)."""
+    if not region:
+        return ""
+    region = region.strip()
+    if region.startswith("6590"):
+        return region[:6]
+    return region[:4] + "00"

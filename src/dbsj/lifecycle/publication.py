@@ -1,0 +1,273 @@
+"""Publication (一公开): results due for publication, numbered notices, CSV/XLSX/JSON exports, delivery.
+
+A result is due for publication within N working days (rule ``publication.deadline``, default 20) after
+the inspection ends — its result date — on the Chinese working-day calendar. Published means exported in a
+numbered publication batch: one notice "<机关><年>年度第<NNN>号抽查任务检查结果公告" per issuing authority
+and plan year, numbers sequential per authority and year. A correction recorded after publication is due
+again and goes out in a later batch.
+
+What is exported: entity name and USCC, task, items and results, dates, inspecting departments, check method.
+Never an entity's credit class, never inspector data (names, staff ids, certificates, identity numbers).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from dbsj import clock
+from dbsj.errors import InputError
+from dbsj.lifecycle._context import CURRENT_RESULTS, deadline_days, load_tasks
+from dbsj.lifecycle.calendar import WorkdayCalendar
+from dbsj.store.ledger import Ledger
+from dbsj.store.store import Store
+
+if TYPE_CHECKING:
+    from dbsj.plugins import PluginManager
+
+__all__ = ["PublicationBatch", "PUBLICATION_HEADERS", "publish", "due_results", "publication_deadline", "notice_title"]
+
+#: Export columns: canonical key -> Chinese header (the CSV/XLSX header row).
+PUBLICATION_HEADERS: dict[str, str] = {
+    "notice": "公告名称",
+    "entity_name": "企业名称",
+    "uscc": "统一社会信用代码",
+    "inspected_on": "抽查时间",
+    "departments": "抽查单位",
+    "task_id": "抽查任务编号",
+    "task_name": "抽查任务名称",
+    "item": "检查事项",
+    "result": "检查结果",
+    "method": "检查方式",
+    "published_on": "公示日期",
+}
+
+
+@attrs.frozen(slots=True)
+class PublicationBatch:
+    """One published notice: its number, title, entry count, files and the ledger head it carries."""
+
+    batch_id: str
+    authority: str
+    year: int
+    number: int
+    notice_title: str
+    published_on: dt.date
+    entries: int
+    entities: int
+    ledger_head: str
+    files: dict[str, str]
+    receipts: dict[str, Any] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = attrs.asdict(self)
+        d["published_on"] = self.published_on.isoformat()
+        return d
+
+
+def notice_title(authority: str, year: int, number: int) -> str:
+    """``<机关><年>年度第<NNN>号抽查任务检查结果公告``."""
+    return f"{authority}{year}年度第{number:03d}号抽查任务检查结果公告"
+
+
+def publication_deadline(inspected_on: dt.date, calendar: WorkdayCalendar | None = None, days: int | None = None) -> dt.date:
+    """The last day to publish a result whose inspection ended on ``inspected_on``."""
+    return (calendar or WorkdayCalendar()).add_workdays(inspected_on, deadline_days() if days is None else days)
+
+
+def due_results(store: Store, *, calendar: WorkdayCalendar | None = None) -> list[dict[str, Any]]:
+    """Every standing result with its publication due date, publication date (``None`` if unpublished)
+    and whether it is overdue (unpublished past its due date, or published late). Sorted by entry number."""
+    cal = calendar or WorkdayCalendar()
+    days = deadline_days()
+    today = clock.today()
+    rows = store.execute(f"""
+        SELECT cr.entry_no, cr.task_id, cr.uscc, cr.item_code, cr.result_code, cr.inspected_on,
+               min(p.published_on) AS published_on
+        FROM ({CURRENT_RESULTS}) cr
+        LEFT JOIN publication_entries pe USING (entry_no)
+        LEFT JOIN publications p USING (batch_id)
+        GROUP BY ALL ORDER BY cr.entry_no""").fetchall()
+    dues: dict[dt.date, dt.date] = {}
+    out = []
+    for entry_no, task_id, uscc, item, code, on, published in rows:
+        if on not in dues:
+            dues[on] = cal.add_workdays(on, days)
+        due = dues[on]
+        late = (published is None and today > due) or (published is not None and published > due)
+        out.append({"entry_no": entry_no, "task_id": task_id, "uscc": uscc, "item_code": item, "result_code": code,
+                    "inspected_on": on, "due": due, "published_on": published,
+                    "overdue": published is None and today > due, "late": late})
+    return out
+
+
+def _xlsx_bytes(header: list[str], rows: list[list[str]], when: dt.datetime, title: str) -> bytes:
+    """An XLSX file whose bytes depend only on its content (fixed document dates and zip timestamps)."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "检查结果"
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append(row)
+    for i, h in enumerate(header, start=1):
+        width = max([len(h) * 2] + [len(str(r[i - 1])) * 2 if ord(str(r[i - 1])[:1] or "a") > 255 else len(str(r[i - 1]))
+                                     for r in rows[:200]])
+        ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = min(60, width + 2)
+    naive = when.replace(tzinfo=None)
+    wb.properties.created = naive
+    wb.properties.modified = naive
+    wb.properties.title = title
+    wb.properties.creator = "dbsj"
+    raw = io.BytesIO()
+    wb.save(raw)
+    fixed = io.BytesIO()
+    stamp = (max(1980, when.year), when.month, when.day, 0, 0, 0)
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, stamp)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(zi, src.read(info.filename))
+    return fixed.getvalue()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def publish(store: Store, out_dir: str | Path, *, authority: str | None = None, task_ids: list[str] | None = None,
+            plugins: "PluginManager | None" = None) -> list[PublicationBatch]:
+    """Export every result due for publication (standing, not yet published) as numbered batches.
+
+    One batch per issuing authority (``authority``, else the plan's) and plan year; each writes
+    ``<year>-<NNN>-<authority>.{csv,xlsx,json}`` into ``out_dir``, records the batch and the ledger head,
+    and hands the files to every ``dbsj_publish`` plug-in (receipts go on the ledger; a failing delivery is
+    recorded as such and does not undo the publication). Returns the batches (empty when nothing is due).
+    """
+    from dbsj.lifecycle.states import sync_task_states
+
+    if plugins is None:
+        from dbsj.plugins import get_plugin_manager
+
+        plugins = get_plugin_manager()
+    out = Path(out_dir)
+    tasks = load_tasks(store)
+    where = ""
+    params: list[Any] = []
+    if task_ids:
+        where = "AND cr.task_id IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(task_ids))
+    rows = store.execute(f"""
+        SELECT cr.entry_no, cr.plan_id, cr.task_id, cr.uscc, coalesce(t.name, cr.uscc) AS entity_name,
+               cr.item_code, coalesce(i.name, '') AS item_name, cr.result_code, cr.method, cr.inspected_on,
+               (SELECT list(DISTINCT a.department ORDER BY a.department) FROM assignments a
+                 WHERE a.task_id = cr.task_id AND a.uscc = cr.uscc) AS departments
+        FROM ({CURRENT_RESULTS}) cr
+        LEFT JOIN targets t ON t.uscc = cr.uscc
+        LEFT JOIN items i ON i.code = cr.item_code
+        WHERE cr.entry_no NOT IN (SELECT entry_no FROM publication_entries) {where}
+        ORDER BY cr.uscc, cr.task_id, cr.item_code, cr.entry_no""", params or None).fetchall()
+    if not rows:
+        return []
+    missing = sorted({r[2] for r in rows} - set(tasks))
+    if missing:
+        raise InputError(f"任务 {'、'.join(missing)} 没有计划快照，无法确定发布机关",
+                         f"task(s) {', '.join(missing)} have no plan snapshot; the issuing authority is unknown")
+    groups: dict[tuple[str, int], list[tuple]] = {}
+    for r in rows:
+        info = tasks[r[2]]
+        groups.setdefault((authority or info.plan.authority, info.plan.year), []).append(r)
+    cal = WorkdayCalendar(plugins)
+    days = deadline_days()
+    today = clock.today()
+    when = dt.datetime(today.year, today.month, today.day, 9, 0, tzinfo=clock.BEIJING)
+    out.mkdir(parents=True, exist_ok=True)
+    batches: list[PublicationBatch] = []
+    for (auth, year), grp in sorted(groups.items()):
+        number = int(store.scalar("SELECT coalesce(max(number), 0) FROM publications WHERE authority = ? AND year = ?",
+                                  [auth, year])) + 1
+        title = notice_title(auth, year, number)
+        stem = f"{year}-{number:03d}-{auth}"
+        files = {fmt: str(out / f"{stem}.{fmt}") for fmt in ("csv", "xlsx", "json")}
+        if any(Path(p).exists() for p in files.values()):
+            raise InputError(f"输出目录中已有公告文件 {stem}.*，不覆盖", f"{stem}.* already exists in {out}; not overwritten",
+                             where=str(out), hint_zh="换一个输出目录", hint_en="choose another output directory")
+        ledger = Ledger(store)
+        head = ledger.head()
+        table: list[list[str]] = []
+        entities: dict[tuple[str, str], dict[str, Any]] = {}
+        for entry_no, _plan, task_id, uscc, ename, item, iname, code, method, on, depts in grp:
+            task = tasks[task_id].task
+            departments = list(depts) if depts else list(task.departments)
+            item_label = f"{item}.{iname}" if iname else item
+            table.append([title, ename, uscc, on.isoformat(), "、".join(departments), task_id, task.name, item_label,
+                          code, method, today.isoformat()])
+            ent = entities.setdefault((uscc, task_id), {
+                "entity": {"name": ename, "uscc": uscc}, "task": {"id": task_id, "name": task.name},
+                "inspected_on": on.isoformat(), "departments": departments, "method": method, "items": []})
+            ent["items"].append({"code": item, "name": iname, "result": code})
+            ent["inspected_on"] = max(ent["inspected_on"], on.isoformat())
+        header = list(PUBLICATION_HEADERS.values())
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows(table)
+        Path(files["csv"]).write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))
+        Path(files["xlsx"]).write_bytes(_xlsx_bytes(header, table, when, title))
+        doc = {"notice": title, "authority": auth, "year": year, "number": number, "published_on": today.isoformat(),
+               "ledger_head": head, "deadline_workdays": days,
+               "entries": [entities[k] for k in sorted(entities)]}
+        Path(files["json"]).write_text(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        batch_id = stem
+        entry = ledger.append("publication.batch", batch_id, {
+            "notice": title, "authority": auth, "year": year, "number": number, "published_on": today.isoformat(),
+            "entries": len(grp), "entities": len(entities), "ledger_head": head,
+            "files": {fmt: {"name": Path(p).name, "sha256": _sha256(Path(p))} for fmt, p in sorted(files.items())}})
+        store.execute("INSERT INTO publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      [batch_id, auth, year, number, title, today, len(grp), head, json.dumps(files, ensure_ascii=False),
+                       entry.seq])
+        dues = {on: cal.add_workdays(on, days) for on in sorted({r[9] for r in grp})}
+        store.execute("INSERT INTO publication_entries SELECT ?, unnest(?::BIGINT[]), unnest(?::DATE[])",
+                      [batch_id, [r[0] for r in grp], [dues[r[9]] for r in grp]])
+        header_info = {"batch_id": batch_id, "notice_no": number, "notice": title, "authority": auth, "year": year,
+                       "entries": len(grp), "ledger_head": head}
+        receipts = _deliver(store, plugins, batch_id, header_info, files)
+        batches.append(PublicationBatch(batch_id, auth, year, number, title, today, len(grp), len(entities), head, files,
+                                        receipts))
+    sync_task_states(store, sorted({r[2] for r in rows}))
+    return batches
+
+
+def _deliver(store: Store, plugins: "PluginManager", batch_id: str, header: Mapping[str, Any],
+             files: Mapping[str, str]) -> dict[str, Any]:
+    receipts: dict[str, Any] = {}
+    for name in plugins.names():
+        impl = getattr(plugins.pm.get_plugin(name), "dbsj_publish", None)
+        if impl is None or not callable(impl) or not hasattr(impl, "dbsj_impl"):
+            continue
+        try:
+            receipt = impl(batch=dict(header), files=dict(files))
+        except Exception as exc:  # a failed delivery is a fact to record, not a reason to lose the batch
+            receipt = {"delivered": False, "error": f"{type(exc).__name__}: {exc}"}
+        if receipt is None:
+            continue
+        receipt = json.loads(json.dumps(dict(receipt), ensure_ascii=False, default=str))
+        entry = Ledger(store).append("publication.receipt", batch_id, {"batch_id": batch_id, "plugin": name,
+                                                                      "receipt": receipt})
+        store.execute("INSERT INTO publication_receipts VALUES (?, ?, ?, ?)",
+                      [batch_id, name, json.dumps(receipt, ensure_ascii=False), entry.seq])
+        receipts[name] = receipt
+    return receipts

@@ -1,0 +1,383 @@
+"""Recording inspection results: "谁检查、谁录入" — only an inspector assigned to that target in that task.
+
+Every check runs before anything is written; a batch (bulk import) is all or nothing. A result for an
+item already recorded is a duplicate unless it is a correction, which is a new entry naming the one it
+supersedes: nothing is overwritten. Recorded results add to the ``history`` pool (anti-repeat and
+"last inspector" recusal read it).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pyarrow as pa
+from pydantic import ValidationError
+
+from dbsj import clock
+from dbsj.errors import IntakeError, MissingColumnError, ResultError
+from dbsj.lifecycle._context import CURRENT_RESULTS, current_draws, deadline_days, load_tasks
+from dbsj.lifecycle.calendar import WorkdayCalendar
+from dbsj.models.results import Result
+from dbsj.models.vocab import CheckMethod, Disposition, ResultCode
+from dbsj.store.ledger import Ledger
+from dbsj.store.store import Store
+
+__all__ = ["RecordedResult", "record_result", "record_results", "import_results", "parse_result_code",
+           "parse_method", "parse_disposition", "RESULT_COLUMNS"]
+
+
+@attrs.frozen(slots=True)
+class RecordedResult:
+    """What one recorded visit wrote: its entry numbers (one per item) and the publication due date."""
+
+    task_id: str
+    uscc: str
+    entry_nos: tuple[int, ...]
+    due: dt.date
+    corrected: tuple[int, ...] = ()
+
+
+def _parse_enum(enum: Any, value: str, what_zh: str, what_en: str, where: str | None = None) -> Any:
+    text = str(value).strip()
+    for member in enum:
+        if text in (member.value, member.name, member.name.lower()):
+            return member
+    choices = "、".join(m.value for m in enum)
+    raise ResultError(f"未知的{what_zh} {text!r}", f"unknown {what_en} {text!r}", where=where,
+                      hint_zh=f"可选: {choices}", hint_en=f"choose one of: {', '.join(m.value for m in enum)}")
+
+
+def parse_result_code(value: str, where: str | None = None) -> ResultCode:
+    """A result code from its Chinese text or English name (``NO_PROBLEM``)."""
+    return _parse_enum(ResultCode, value, "检查结果代码", "result code", where)
+
+
+def parse_method(value: str, where: str | None = None) -> CheckMethod:
+    return _parse_enum(CheckMethod, value, "检查方式", "check method", where)
+
+
+def parse_disposition(value: str, where: str | None = None) -> Disposition:
+    return _parse_enum(Disposition, value, "处置方式", "disposition", where)
+
+
+class _Checker:
+    """Validates results against the store; caches what it reads per task."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.tasks = load_tasks(store)
+        self.draws = current_draws(store)
+        self.calendar = WorkdayCalendar()
+        self.days = deadline_days()
+        self.today = clock.today()
+        self._teams: dict[str, dict[str, list[str]]] = {}
+        self._selected: dict[str, set[str]] = {}
+        existing = store.execute(f"SELECT task_id, uscc, item_code, entry_no, result_code, method, disposition, "
+                                 f"inspected_on FROM ({CURRENT_RESULTS})").fetchall()
+        self.current = {(t, u, i): (e, rc, m, d, on) for t, u, i, e, rc, m, d, on in existing}
+
+    def _load(self, task_id: str) -> None:
+        if task_id in self._teams:
+            return
+        draw_id = self.draws[task_id][0]
+        sel = self.store.execute("SELECT uscc FROM selections WHERE draw_id = ? AND task_id = ?",
+                                 [draw_id, task_id]).fetchall()
+        self._selected[task_id] = {u for (u,) in sel}
+        teams: dict[str, list[str]] = {}
+        for uscc, staff in self.store.execute(
+                "SELECT uscc, staff_id FROM assignments WHERE draw_id = ? AND task_id = ? ORDER BY uscc, staff_id",
+                [draw_id, task_id]).fetchall():
+            teams.setdefault(uscc, []).append(staff)
+        self._teams[task_id] = teams
+
+    def check(self, r: Result, *, correction: bool, where: str | None, seen: dict) -> dict[str, Any]:
+        w = where or f"task {r.task_id} / {r.uscc}"
+        if r.task_id not in self.draws:
+            known = r.task_id in self.tasks
+            raise ResultError(
+                f"任务 {r.task_id} " + ("尚未抽取检查对象" if known else "不存在于本存储"),
+                f"task {r.task_id} " + ("has no draw yet" if known else "is not in this store"), where=w,
+                hint_zh="先运行 dbsj draw" if known else "检查任务编号", hint_en="run dbsj draw first" if known else "check the task id")
+        self._load(r.task_id)
+        uscc = r.uscc.strip().upper()
+        if uscc not in self._selected[r.task_id]:
+            raise ResultError(f"检查对象 {uscc} 未在任务 {r.task_id} 中被抽中，不能录入结果",
+                              f"target {uscc} was not drawn in task {r.task_id}; no result can be recorded", where=w,
+                              hint_zh="核对统一社会信用代码和任务编号", hint_en="check the USCC and the task id")
+        team = self._teams[r.task_id].get(uscc, [])
+        if r.staff_id not in team:
+            raise ResultError(
+                f"执法人员 {r.staff_id} 未被分配检查任务 {r.task_id} 的对象 {uscc}，不能录入（谁检查、谁录入）",
+                f"inspector {r.staff_id} is not assigned to target {uscc} in task {r.task_id}; only an assigned "
+                f"inspector may record its result", where=w,
+                hint_zh=f"该对象的检查人员: {'、'.join(team) or '无'}", hint_en=f"assigned inspectors: {', '.join(team) or 'none'}")
+        info = self.tasks.get(r.task_id)
+        if info is not None:
+            unknown = sorted(set(r.items) - set(info.task.items))
+            if unknown:
+                raise ResultError(f"检查事项 {'、'.join(unknown)} 不属于任务 {r.task_id}",
+                                  f"item(s) {', '.join(unknown)} are not part of task {r.task_id}", where=w,
+                                  hint_zh=f"该任务的事项: {'、'.join(info.task.items)}",
+                                  hint_en=f"the task's items: {', '.join(info.task.items)}")
+        drawn_on = self.draws[r.task_id][2]
+        if r.inspected_on < drawn_on:
+            raise ResultError(f"检查日期 {r.inspected_on} 早于抽取日期 {drawn_on}",
+                              f"inspection date {r.inspected_on} is before the draw ({drawn_on})", where=w)
+        if r.inspected_on > self.today:
+            raise ResultError(f"检查日期 {r.inspected_on} 晚于今天 {self.today}",
+                              f"inspection date {r.inspected_on} is in the future (today is {self.today})", where=w,
+                              hint_zh="检查结束后再录入", hint_en="record it once the inspection has ended")
+        due = self.calendar.add_workdays(r.inspected_on, self.days)  # CalendarError for a year with no data
+        supersedes: dict[str, int] = {}
+        for item in sorted(r.items):
+            key = (r.task_id, uscc, item)
+            if key in seen:
+                raise ResultError(f"同一批次中重复录入: 任务 {r.task_id} 对象 {uscc} 事项 {item}",
+                                  f"entered twice in one batch: task {r.task_id}, target {uscc}, item {item}",
+                                  where=w, hint_zh=f"另见 {seen[key]}", hint_en=f"see also {seen[key]}")
+            seen[key] = w
+            prior = self.current.get(key)
+            new = (r.items[item].value, r.method.value, r.disposition.value, r.inspected_on)
+            if prior is None and correction:
+                raise ResultError(f"没有可更正的结果: 任务 {r.task_id} 对象 {uscc} 事项 {item}",
+                                  f"nothing to correct: no result for task {r.task_id}, target {uscc}, item {item}",
+                                  where=w, hint_zh="首次录入不要加 --correct", hint_en="record it without --correct")
+            if prior is not None and not correction:
+                raise ResultError(f"重复录入: 任务 {r.task_id} 对象 {uscc} 事项 {item} 已有结果（第 {prior[0]} 号）",
+                                  f"duplicate entry: task {r.task_id}, target {uscc}, item {item} already has result "
+                                  f"entry {prior[0]}", where=w,
+                                  hint_zh="如需更正，使用 --correct（更正为新条目，原记录保留）",
+                                  hint_en="to correct it, use --correct (a new entry; the original stays)")
+            if prior is not None and tuple(prior[1:]) == new:
+                raise ResultError(f"更正与现有结果相同: 任务 {r.task_id} 对象 {uscc} 事项 {item}",
+                                  f"the correction repeats the standing result: task {r.task_id}, target {uscc}, item {item}",
+                                  where=w)
+            if prior is not None:
+                supersedes[item] = prior[0]
+        return {"result": r, "uscc": uscc, "due": due, "team": team, "supersedes": supersedes,
+                "plan_id": self.draws[r.task_id][1]}
+
+
+def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str) -> list[RecordedResult]:
+    from dbsj.lifecycle.states import sync_task_states
+
+    con = store.con
+    recorded_at = clock.now().replace(microsecond=0)
+    n_rows = sum(len(c["result"].items) for c in checked)
+    con.execute("BEGIN")
+    try:
+        start = con.execute("SELECT coalesce(max(entry_no), 0) FROM results").fetchone()[0] + 1
+        cols: dict[str, list[Any]] = {k: [] for k in (
+            "entry_no", "plan_id", "task_id", "uscc", "staff_id", "item_code", "result_code", "method", "disposition",
+            "inspected_on", "recorded_at", "supersedes", "record_no", "note", "ledger_seq")}
+        hist: dict[str, list[Any]] = {k: [] for k in ("uscc", "item_code", "inspected_on", "task_id", "staff_ids")}
+        out: list[RecordedResult] = []
+        entry = start
+        for c in checked:
+            r: Result = c["result"]
+            nos = []
+            for item in sorted(r.items):
+                for k, v in (("entry_no", entry), ("plan_id", c["plan_id"]), ("task_id", r.task_id), ("uscc", c["uscc"]),
+                             ("staff_id", r.staff_id), ("item_code", item), ("result_code", r.items[item].value),
+                             ("method", r.method.value), ("disposition", r.disposition.value),
+                             ("inspected_on", r.inspected_on), ("recorded_at", recorded_at),
+                             ("supersedes", c["supersedes"].get(item)), ("record_no", None), ("note", r.note),
+                             ("ledger_seq", None)):
+                    cols[k].append(v)
+                for k, v in (("uscc", c["uscc"]), ("item_code", item), ("inspected_on", r.inspected_on),
+                             ("task_id", r.task_id), ("staff_ids", c["team"])):
+                    hist[k].append(v)
+                nos.append(entry)
+                entry += 1
+            cols["record_no"][-len(nos):] = [nos[0]] * len(nos)
+            out.append(RecordedResult(r.task_id, c["uscc"], tuple(nos), c["due"], tuple(sorted(c["supersedes"].values()))))
+        ledger = Ledger(store)
+        if ledger_mode == "each":
+            for rec, c in zip(out, checked, strict=True):
+                r = c["result"]
+                e = ledger.append("result.recorded", r.task_id, {
+                    "task_id": r.task_id, "uscc": rec.uscc, "staff_id": r.staff_id, "entries": list(rec.entry_nos),
+                    "items": {k: v.value for k, v in sorted(r.items.items())}, "method": r.method.value,
+                    "disposition": r.disposition.value, "inspected_on": r.inspected_on.isoformat(),
+                    "supersedes": list(rec.corrected)})
+                for i, no in enumerate(cols["entry_no"]):
+                    if no in rec.entry_nos:
+                        cols["ledger_seq"][i] = e.seq
+        else:
+            digest = hashlib.sha256()
+            for i in range(n_rows):
+                digest.update(json.dumps([str(cols[k][i]) for k in cols if k not in ("recorded_at", "ledger_seq")],
+                                         ensure_ascii=False).encode("utf-8"))
+            e = ledger.append("result.imported", ledger_mode, {
+                "source": ledger_mode, "visits": len(out), "entries": n_rows,
+                "first_entry": start, "last_entry": entry - 1, "sha256": digest.hexdigest(),
+                "tasks": sorted({r.task_id for r in out})})
+            cols["ledger_seq"] = [e.seq] * n_rows
+        schema = pa.schema([("entry_no", pa.int64()), ("plan_id", pa.string()), ("task_id", pa.string()),
+                            ("uscc", pa.string()), ("staff_id", pa.string()), ("item_code", pa.string()),
+                            ("result_code", pa.string()), ("method", pa.string()), ("disposition", pa.string()),
+                            ("inspected_on", pa.date32()), ("recorded_at", pa.timestamp("us", tz="Asia/Shanghai")),
+                            ("supersedes", pa.int64()), ("record_no", pa.int64()), ("note", pa.string()),
+                            ("ledger_seq", pa.int64())])
+        _results_batch = pa.Table.from_pydict(cols, schema=schema)  # noqa: F841 - read by DuckDB below
+        con.execute("INSERT INTO results SELECT * FROM _results_batch")
+        _history_batch = pa.Table.from_pydict(hist, schema=pa.schema([  # noqa: F841
+            ("uscc", pa.string()), ("item_code", pa.string()), ("inspected_on", pa.date32()), ("task_id", pa.string()),
+            ("staff_ids", pa.list_(pa.string()))]))
+        con.execute("""INSERT INTO history (uscc, item_code, inspected_on, task_id, staff_ids, active, updated_at)
+                       SELECT DISTINCT ON (uscc, item_code, inspected_on, task_id) uscc, item_code, inspected_on,
+                              task_id, staff_ids, TRUE, ?::TIMESTAMPTZ FROM _history_batch
+                       ON CONFLICT DO UPDATE SET active = TRUE, staff_ids = excluded.staff_ids,
+                                                 updated_at = excluded.updated_at""", [recorded_at])
+        # A correction that moved the inspection date retires the history row of the date it replaced.
+        con.execute(f"""UPDATE history h SET active = FALSE, updated_at = ?::TIMESTAMPTZ
+                        FROM results old WHERE old.entry_no IN (SELECT supersedes FROM results
+                            WHERE entry_no BETWEEN ? AND ? AND supersedes IS NOT NULL)
+                          AND h.uscc = old.uscc AND h.item_code = old.item_code AND h.task_id = old.task_id
+                          AND h.inspected_on = old.inspected_on
+                          AND NOT EXISTS (SELECT 1 FROM ({CURRENT_RESULTS}) cr WHERE cr.uscc = h.uscc
+                              AND cr.item_code = h.item_code AND cr.task_id = h.task_id
+                              AND cr.inspected_on = h.inspected_on)""", [recorded_at, start, entry - 1])
+        sync_task_states(store, sorted({r.task_id for r in out}))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return out
+
+
+def record_result(store: Store, result: Result, *, correction: bool = False) -> RecordedResult:
+    """Record one visit's result (one code per item), checked first; nothing is written on any error.
+
+    :param correction: correct the standing result of these items (a new entry superseding it); without
+        it, an item already recorded is a duplicate (:class:`~dbsj.ResultError`).
+    :raises ResultError: target not drawn, inspector not assigned, item not in the task, date before the
+        draw or in the future, duplicate entry.
+    :raises CalendarError: the publication deadline cannot be computed (year with no calendar data).
+    """
+    checker = _Checker(store)
+    checked = checker.check(result, correction=correction, where=None, seen={})
+    return _write(store, [checked], ledger_mode="each")[0]
+
+
+def record_results(store: Store, results: Iterable[Result], *, correction: bool = False,
+                   source: str = "api") -> list[RecordedResult]:
+    """Record many visits at once, all or nothing; one ledger entry (kind ``result.imported``) covers the batch."""
+    checker = _Checker(store)
+    seen: dict = {}
+    checked = [checker.check(r, correction=correction, where=None, seen=seen) for r in results]
+    if not checked:
+        return []
+    return _write(store, checked, ledger_mode=source)
+
+
+#: Columns of a results file: canonical name -> accepted headers (Chinese headers as agency exports write them).
+RESULT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "task_id": ("task_id", "任务编号", "抽查任务编号"),
+    "uscc": ("uscc", "统一社会信用代码"),
+    "staff_id": ("staff_id", "执法人员编号", "录入人员编号", "检查人员编号"),
+    "item_code": ("item_code", "事项编码", "检查事项编码"),
+    "result": ("result", "result_code", "检查结果"),
+    "method": ("method", "检查方式"),
+    "disposition": ("disposition", "处置", "后续处置", "处置方式"),
+    "inspected_on": ("inspected_on", "检查日期", "抽查时间"),
+    "note": ("note", "备注"),
+}
+_REQUIRED = ("task_id", "uscc", "staff_id", "item_code", "result", "inspected_on")
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    if not path.exists():
+        raise IntakeError(f"文件不存在: {path}", f"file not found: {path}", where=str(path))
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            rows = [["" if v is None else (v.date().isoformat() if isinstance(v, dt.datetime) else str(v))
+                     for v in row] for row in wb.active.iter_rows(values_only=True)]
+        finally:
+            wb.close()
+    else:
+        raw = path.read_bytes()
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise IntakeError("无法识别文件编码（支持 UTF-8、UTF-8 BOM、GBK/GB18030）",
+                              "cannot decode the file (UTF-8, UTF-8 with BOM, GBK/GB18030 are supported)", where=str(path))
+        rows = list(csv.reader(io.StringIO(text)))
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise IntakeError("文件为空", "the file is empty", where=str(path))
+    return [h.strip() for h in rows[0]], rows[1:]
+
+
+def import_results(store: Store, path: str | Path, *, correction: bool = False) -> list[RecordedResult]:
+    """Import results from CSV (UTF-8, BOM, GBK/GB18030) or XLSX: one row per item; rows of the same task,
+    target, inspector, date, method and disposition form one visit. All or nothing: the first bad row raises
+    :class:`~dbsj.ResultError` naming file, row and field, and nothing is written."""
+    path = Path(path)
+    header, rows = _read_rows(path)
+    index: dict[str, int] = {}
+    for canon, aliases in RESULT_COLUMNS.items():
+        for i, h in enumerate(header):
+            if h in aliases or h.lower() in aliases:
+                index[canon] = i
+                break
+    for canon in _REQUIRED:
+        if canon not in index:
+            raise MissingColumnError(f"缺少列 {canon}", f"missing column {canon}", where=str(path),
+                                     hint_zh=f"可用表头: {'、'.join(RESULT_COLUMNS[canon])}",
+                                     hint_en=f"accepted headers: {', '.join(RESULT_COLUMNS[canon])}")
+    visits: dict[tuple, dict[str, Any]] = {}
+    for n, row in enumerate(rows, start=2):
+        def cell(name: str, row: list[str] = row) -> str:
+            i = index.get(name)
+            return row[i].strip() if i is not None and i < len(row) else ""
+
+        where = f"{path.name}:{n}"
+        for canon in _REQUIRED:
+            if not cell(canon):
+                raise ResultError(f"缺少 {canon}", f"{canon} is empty", where=f"{where}:{canon}")
+        code = parse_result_code(cell("result"), f"{where}:result")
+        method = parse_method(cell("method"), f"{where}:method") if cell("method") else CheckMethod.ON_SITE
+        disp = parse_disposition(cell("disposition"), f"{where}:disposition") if cell("disposition") else Disposition.NONE
+        try:
+            on = dt.date.fromisoformat(cell("inspected_on").replace("/", "-")[:10])
+        except ValueError:
+            raise ResultError(f"无法识别的日期 {cell('inspected_on')!r}", f"cannot read date {cell('inspected_on')!r}",
+                              where=f"{where}:inspected_on", hint_zh="使用 2023-06-01 格式",
+                              hint_en="use the form 2023-06-01") from None
+        key = (cell("task_id"), cell("uscc").upper(), cell("staff_id"), on, method, disp)
+        visit = visits.setdefault(key, {"items": {}, "where": where, "note": cell("note") or None})
+        item = cell("item_code")
+        if item in visit["items"]:
+            raise ResultError(f"事项 {item} 在同一次检查中出现两次", f"item {item} appears twice in one visit",
+                              where=f"{where}:item_code", hint_zh=f"另见 {visit['where']}", hint_en=f"see also {visit['where']}")
+        visit["items"][item] = code
+    checker = _Checker(store)
+    seen: dict = {}
+    checked = []
+    for (task_id, uscc, staff, on, method, disp), v in visits.items():
+        try:
+            r = Result(task_id=task_id, uscc=uscc, staff_id=staff, items=v["items"], method=method,
+                       disposition=disp, inspected_on=on, note=v["note"])
+        except ValidationError as exc:
+            raise ResultError(f"结果无效: {exc.errors()[0]['msg']}", f"invalid result: {exc.errors()[0]['msg']}",
+                              where=v["where"]) from None
+        checked.append(checker.check(r, correction=correction, where=v["where"], seen=seen))
+    if not checked:
+        return []
+    return _write(store, checked, ledger_mode=f"file:{path.name}")
