@@ -74,3 +74,11 @@ def result(task: str, uscc: str, staff: str, items: dict[str, str], on: str = "2
 
 def dump(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def seed_eligible(store: dbsj.Store, d: SimpleNamespace) -> None:
+    """The eligible sets the draws committed to (every target eligible for T1, T2's three plus one)."""
+    for draw_id, usccs in (("D-T1-1", d.usccs), ("D-T2-1", d.t2 + [d.usccs[0]])):
+        for u in usccs:
+            cls = CLASSES[d.usccs.index(u)]
+            store.execute("INSERT INTO draw_eligible VALUES (?, ?, ?)", [draw_id, f"credit_class={cls}", u])
