@@ -28,7 +28,7 @@ from dbsj.lifecycle.publication import due_results
 from dbsj.models.vocab import PROBLEM_CODES, STATUS_CODES, XINJIANG_PREFECTURES
 from dbsj.store.store import Store
 
-__all__ = ["assess", "ASSESSMENT_LABELS", "PREFECTURE_SQL"]
+__all__ = ["assess", "ASSESSMENT_LABELS"]
 
 #: Prefecture code of ``region`` in SQL (design §10).
 PREFECTURE_SQL = "CASE WHEN region LIKE '6590%' THEN left(region, 6) ELSE left(region, 4) || '00' END"

@@ -1,9 +1,263 @@
-"""CLI command group: lifecycle (filled by its feature)."""
+"""After the draw: ``dbsj result``, ``dbsj task``, ``dbsj publish``, ``dbsj followup``, ``dbsj assess``,
+``dbsj report``, ``dbsj calendar``. A thin shell over the Python API (docs/lifecycle.md, docs/publication.md,
+docs/assessment.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+
+from dbsj.errors import InputError, get_language
+
+_DB = typer.Option(None, "--db", help="存储文件（默认 DBSJ_DB 或 ./dbsj.duckdb）/ store file")
+_JSON = typer.Option(False, "--json", help="JSON 输出 / JSON output")
+
+
+def _en() -> bool:
+    return get_language() == "en"
+
+
+def _out(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str))
+
+
+def _store(db: Optional[Path]):  # noqa: ANN202 - dbsj.Store
+    from dbsj.store import Store
+
+    return Store(db)
+
+
+def _date(text: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"无法识别的日期 {text!r}（{what}，应为 2023-06-01 格式）",
+                         f"cannot read date {text!r} ({what}; use the form 2023-06-01)") from None
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the ``dbsj`` app."""
+    result_app = typer.Typer(help="检查结果录入与导入 / record and import inspection results", no_args_is_help=True)
+    task_app = typer.Typer(help="抽查任务状态 / task lifecycle", no_args_is_help=True)
+    app.add_typer(result_app, name="result")
+    app.add_typer(task_app, name="task")
+
+    @result_app.command("record")
+    def result_record(
+        db: Optional[Path] = _DB,
+        task: str = typer.Option(..., "--task", help="任务编号 / task id"),
+        target: str = typer.Option(..., "--target", help="统一社会信用代码 / USCC"),
+        inspector: str = typer.Option(..., "--inspector", help="录入人（须为该对象的检查人员）/ assigned staff id"),
+        item: list[str] = typer.Option(..., "--item", help="事项=结果，可重复 / CODE=RESULT, repeatable"),
+        method: str = typer.Option("实地", "--method", help="检查方式 / check method"),
+        disposition: str = typer.Option("无须处置", "--disposition", help="后续处置 / disposition"),
+        at: Optional[str] = typer.Option(None, "--at", help="检查结束日期（默认今天）/ inspection end date (default today)"),
+        correct: bool = typer.Option(False, "--correct", help="更正已有结果（新条目）/ correct a standing result"),
+        note: Optional[str] = typer.Option(None, "--note", help="备注 / note"),
+        as_json: bool = _JSON,
+    ) -> None:
+        """录入一次检查的结果（一次上门，多个事项）/ record one visit's results (one visit, many items)."""
+        from dbsj import clock
+        from dbsj.lifecycle.results import parse_disposition, parse_method, parse_result_code, record_result
+        from pydantic import ValidationError
+
+        from dbsj.errors import ModelError
+        from dbsj.models.results import Result
+
+        items: dict[str, Any] = {}
+        for spec in item:
+            code, sep, res = spec.partition("=")
+            if not sep or not code.strip() or not res.strip():
+                raise InputError(f"--item 应写作 事项编码=检查结果，收到 {spec!r}",
+                                 f"--item must read CODE=RESULT, got {spec!r}")
+            items[code.strip()] = parse_result_code(res, where=f"--item {spec}")
+        try:
+            result = Result(task_id=task, uscc=target, staff_id=inspector, items=items,
+                            method=parse_method(method, "--method"),
+                            disposition=parse_disposition(disposition, "--disposition"),
+                            inspected_on=_date(at, "--at") if at else clock.today(), note=note)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise ModelError(f"结果无效: {field}: {first['msg']}", f"invalid result: {field}: {first['msg']}") from None
+        with _store(db) as store:
+            rec = record_result(store, result, correction=correct)
+        if as_json:
+            _out({"task_id": rec.task_id, "uscc": rec.uscc, "entries": list(rec.entry_nos), "due": rec.due.isoformat(),
+                  "supersedes": list(rec.corrected)})
+        elif _en():
+            typer.echo(f"recorded {len(rec.entry_nos)} item(s) for {rec.uscc} in task {rec.task_id}; publish by {rec.due}")
+        else:
+            typer.echo(f"已录入 {rec.uscc}（任务 {rec.task_id}）{len(rec.entry_nos)} 个事项的结果；公示截止 {rec.due}")
+
+    @result_app.command("import")
+    def result_import(
+        file: Path = typer.Argument(..., help="CSV（UTF-8/BOM/GBK）或 XLSX，每行一个事项 / one row per item"),
+        db: Optional[Path] = _DB,
+        correct: bool = typer.Option(False, "--correct", help="文件中的结果为更正 / the rows are corrections"),
+        as_json: bool = _JSON,
+    ) -> None:
+        """批量导入检查结果（全部成功或全部不写入）/ bulk import results (all or nothing)."""
+        from dbsj.lifecycle.results import import_results
+
+        with _store(db) as store:
+            recs = import_results(store, file, correction=correct)
+        entries = sum(len(r.entry_nos) for r in recs)
+        if as_json:
+            _out({"visits": len(recs), "entries": entries, "tasks": sorted({r.task_id for r in recs})})
+        elif _en():
+            typer.echo(f"imported {entries} result entries ({len(recs)} visits) from {file}")
+        else:
+            typer.echo(f"已从 {file} 导入 {len(recs)} 次检查、{entries} 条结果")
+
+    @task_app.command("status")
+    def task_status_cmd(db: Optional[Path] = _DB, as_json: bool = _JSON) -> None:
+        """各任务状态与进度 / each task's state and progress."""
+        from dbsj.lifecycle.states import task_status
+
+        with _store(db) as store:
+            rows = task_status(store)
+        if as_json:
+            _out(rows)
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        en = _en()
+        table = Table(*(("task", "state", "drawn", "inspected", "results", "published", "overdue") if en else
+                        ("任务", "状态", "抽取", "已检查", "结果条数", "已公示", "超期未公示")))
+        for r in rows:
+            table.add_row(f"{r['task_id']} {r['name']}", r["state_en"] if en else r["state_zh"], str(r["selected"]),
+                          str(r["with_results"]), str(r["results"]), str(r["published"]), str(r["overdue"]))
+        Console().print(table)
+
+    @task_app.command("advance")
+    def task_advance(
+        db: Optional[Path] = _DB,
+        task: str = typer.Option(..., "--task", help="任务编号 / task id"),
+        to: str = typer.Option(..., "--to", help="目标状态，如 reviewed、closed / next state"),
+        actor: Optional[str] = typer.Option(None, "--actor", help="操作人 / who decides"),
+        note: Optional[str] = typer.Option(None, "--note", help="备注 / note"),
+        as_json: bool = _JSON,
+    ) -> None:
+        """推进任务状态（审核、办结），记入账本 / move a task on (review, close), recorded on the ledger."""
+        from dbsj.lifecycle.states import TASK_STATE_LABELS, advance_task
+
+        with _store(db) as store:
+            state = advance_task(store, task, to, actor=actor, note=note)
+        if as_json:
+            _out({"task_id": task, "state": state.value})
+        else:
+            typer.echo(f"{task}: {TASK_STATE_LABELS[state.value][1 if _en() else 0]}")
+
+    @app.command("publish")
+    def publish_cmd(
+        db: Optional[Path] = _DB,
+        out: Path = typer.Option(..., "--out", help="输出目录 / output directory"),
+        authority: Optional[str] = typer.Option(None, "--authority", help="公告机关（默认计划的发布机关）/ issuing authority"),
+        task: Optional[list[str]] = typer.Option(None, "--task", help="仅这些任务 / only these tasks"),
+        as_json: bool = _JSON,
+    ) -> None:
+        """导出应公示的结果为编号公告（CSV、XLSX、JSON）/ export results due as numbered notices."""
+        from dbsj.lifecycle.publication import publish
+
+        with _store(db) as store:
+            batches = publish(store, out, authority=authority, task_ids=task or None)
+        if as_json:
+            _out([b.to_dict() for b in batches])
+            return
+        if not batches:
+            typer.echo("nothing due for publication" if _en() else "没有待公示的结果")
+        for b in batches:
+            typer.echo(f"{b.notice_title}: {b.entities} entities, {b.entries} entries -> {b.files['csv']}" if _en() else
+                       f"{b.notice_title}：{b.entities} 户、{b.entries} 条 → {b.files['csv']}")
+
+    @app.command("followup")
+    def followup_cmd(db: Optional[Path] = _DB, as_json: bool = _JSON) -> None:
+        """运行后续处置事件规则（问题移送、超期预警、D类定向）/ run the follow-up event rules."""
+        from dbsj.lifecycle.followup import run_followup
+
+        with _store(db) as store:
+            rows = run_followup(store)
+        if as_json:
+            _out(rows)
+            return
+        labels = {"disposition": ("处置", "disposition"), "overdue": ("超期未公示", "overdue"),
+                  "directed": ("列入定向抽查", "flagged for a directed task")}
+        for r in rows:
+            lab = labels.get(r["kind"], (r["kind"], r["kind"]))[1 if _en() else 0]
+            typer.echo(f"[{lab}] {r['task_id']} {r['uscc']} {r['department']}".rstrip())
+        typer.echo(f"{len(rows)} new follow-up(s)" if _en() else f"新增后续处置 {len(rows)} 条")
+
+    @app.command("assess")
+    def assess_cmd(db: Optional[Path] = _DB, as_json: bool = _JSON) -> None:
+        """督查考评: 各部门、各地州指标 / assessment per department and prefecture."""
+        from dbsj.assess import ASSESSMENT_LABELS, assess
+
+        with _store(db) as store:
+            data = assess(store)
+        if as_json:
+            _out(data)
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        en = _en()
+        keys = ("tasks", "drawn", "completion", "on_time", "joint_share", "credit_linked_share", "detection_rate",
+                "status_rate", "inspectors", "workload_cv")
+
+        def fmt(k: str, v: Any) -> str:
+            if v is None:
+                return "—"
+            return f"{v * 100:.1f}%" if isinstance(v, float) and k != "workload_cv" else str(v)
+
+        for title, rows, key in ((("部门", "department"), data["departments"], "department"),
+                                 (("地州", "prefecture"), data["prefectures"], "name")):
+            table = Table(title[1] if en else title[0], *(ASSESSMENT_LABELS[k][1 if en else 0] for k in keys))
+            for r in [{key: "合计" if not en else "overall", **data["overall"]}, *rows]:
+                table.add_row(str(r[key]), *(fmt(k, r[k]) for k in keys))
+            Console().print(table)
+
+    @app.command("report")
+    def report_cmd(
+        db: Optional[Path] = _DB,
+        out: Path = typer.Option(Path("report.html"), "--out", help="输出 HTML 文件 / output HTML file"),
+        as_json: bool = _JSON,
+    ) -> None:
+        """生成自包含的 HTML 考评报告 / write the self-contained HTML assessment report."""
+        from dbsj.assess import write_report
+
+        with _store(db) as store:
+            path = write_report(store, out)
+        if as_json:
+            _out({"report": str(path)})
+        else:
+            typer.echo(f"report written to {path}" if _en() else f"已生成报告 {path}")
+
+    @app.command("calendar")
+    def calendar_cmd(
+        day: str = typer.Argument(..., help="日期 / date (2023-10-07)"),
+        add: Optional[int] = typer.Option(None, "--add", help="加 N 个工作日 / add N working days"),
+        as_json: bool = _JSON,
+    ) -> None:
+        """查询工作日（含调休、插件日历）/ is it a working day; add working days."""
+        from dbsj.lifecycle.calendar import WorkdayCalendar
+
+        cal = WorkdayCalendar()
+        d = _date(day, "DAY")
+        info: dict[str, Any] = {"date": d.isoformat(), "workday": cal.is_workday(d)}
+        if add is not None:
+            info["add"] = add
+            info["result"] = cal.add_workdays(d, add).isoformat()
+        if as_json:
+            _out(info)
+        elif _en():
+            typer.echo(f"{d}: {'working day' if info['workday'] else 'day off'}"
+                       + (f"; +{add} working days = {info['result']}" if add is not None else ""))
+        else:
+            typer.echo(f"{d}：{'工作日' if info['workday'] else '休息日'}"
+                       + (f"；加 {add} 个工作日为 {info['result']}" if add is not None else ""))

@@ -1,5 +1,6 @@
 """After the draw: results, the working-day calendar, task states, publication, follow-up."""
 
+from dbsj.lifecycle.followup import FOLLOWUP_RULES, flagged_targets, run_followup
 from dbsj.lifecycle.calendar import WorkdayCalendar, add_workdays, chinese_calendar_years, is_workday
 from dbsj.lifecycle.publication import (
     PUBLICATION_HEADERS,
@@ -13,9 +14,6 @@ from dbsj.lifecycle.results import (
     RESULT_COLUMNS,
     RecordedResult,
     import_results,
-    parse_disposition,
-    parse_method,
-    parse_result_code,
     record_result,
     record_results,
 )
@@ -24,7 +22,7 @@ from dbsj.lifecycle.states import TASK_STATE_LABELS, TaskState, advance_task, sy
 __all__ = [
     "WorkdayCalendar", "is_workday", "add_workdays", "chinese_calendar_years",
     "RecordedResult", "record_result", "record_results", "import_results", "RESULT_COLUMNS",
-    "parse_result_code", "parse_method", "parse_disposition",
     "TaskState", "TASK_STATE_LABELS", "task_state", "advance_task", "sync_task_states", "task_status",
     "PublicationBatch", "PUBLICATION_HEADERS", "publish", "due_results", "publication_deadline", "notice_title",
+    "FOLLOWUP_RULES", "run_followup", "flagged_targets",
 ]

@@ -10,8 +10,7 @@ from dbsj.clock import BEIJING
 from dbsj.models.plans import Plan, Task
 from dbsj.store.store import Store
 
-__all__ = ["TaskInfo", "load_tasks", "current_draws", "CURRENT_DRAWS", "CURRENT_RESULTS", "deadline_days",
-           "prefecture_of"]
+__all__: list[str] = []  # internal to the lifecycle and assessment
 
 #: The draw each task currently stands on: its latest successful attempt (failed, superseded and
 #: merely committed attempts carry no selection a result may refer to).

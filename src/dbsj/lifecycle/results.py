@@ -30,8 +30,7 @@ from dbsj.models.vocab import CheckMethod, Disposition, ResultCode
 from dbsj.store.ledger import Ledger
 from dbsj.store.store import Store
 
-__all__ = ["RecordedResult", "record_result", "record_results", "import_results", "parse_result_code",
-           "parse_method", "parse_disposition", "RESULT_COLUMNS"]
+__all__ = ["RecordedResult", "record_result", "record_results", "import_results", "RESULT_COLUMNS"]
 
 
 @attrs.frozen(slots=True)
