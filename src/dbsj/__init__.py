@@ -60,7 +60,42 @@ from dbsj.models import (
 )
 from dbsj.plugins import PluginManager, get_plugin_manager, hookimpl, hookspec, reset_plugin_manager
 from dbsj.store import GENESIS, Ledger, LedgerEntry, Store, default_db_path
+from dbsj.intake import ImportReport, export_pool, header_aliases, import_batches, import_pool, pull_pool
+from dbsj.lifecycle import (
+    FOLLOWUP_RULES,
+    PUBLICATION_HEADERS,
+    RESULT_COLUMNS,
+    TASK_STATE_LABELS,
+    PublicationBatch,
+    RecordedResult,
+    TaskState,
+    WorkdayCalendar,
+    add_workdays,
+    advance_task,
+    chinese_calendar_years,
+    due_results,
+    flagged_targets,
+    import_results,
+    is_workday,
+    notice_title,
+    publication_deadline,
+    publish,
+    record_result,
+    record_results,
+    run_followup,
+    sync_task_states,
+    task_state,
+    task_status,
+)
+from dbsj.assess import ASSESSMENT_LABELS, assess, render_report, write_report
 from dbsj.rules import Emission, EventEngine, EventRule
+from dbsj.draw.assignment import (
+    RECUSAL_REASONS,
+    AssignmentOptions,
+    AssignmentOutcome,
+    assign_visits,
+    assignment_ticket,
+)
 
 __version__ = "0.1.0"
 
@@ -81,6 +116,17 @@ __all__ = [
     "Store", "default_db_path", "Ledger", "LedgerEntry", "GENESIS",
     # plug-ins
     "hookimpl", "hookspec", "PluginManager", "get_plugin_manager", "reset_plugin_manager",
+    # intake and export (files and plug-ins into pools, quarantine, canonical CSV)
+    "import_pool", "import_batches", "pull_pool", "export_pool", "header_aliases", "ImportReport",
+    # lifecycle (results, working days, task states, publication, follow-up) and assessment
+    "WorkdayCalendar", "is_workday", "add_workdays", "chinese_calendar_years",
+    "RecordedResult", "record_result", "record_results", "import_results", "RESULT_COLUMNS",
+    "TaskState", "TASK_STATE_LABELS", "task_state", "advance_task", "sync_task_states", "task_status",
+    "PublicationBatch", "PUBLICATION_HEADERS", "publish", "due_results", "publication_deadline", "notice_title",
+    "FOLLOWUP_RULES", "run_followup", "flagged_targets",
+    "assess", "ASSESSMENT_LABELS", "render_report", "write_report",
     # rules
     "EventEngine", "EventRule", "Emission",
+    # assignment (inspectors to visits)
+    "assign_visits", "AssignmentOptions", "AssignmentOutcome", "RECUSAL_REASONS", "assignment_ticket",
 ]
