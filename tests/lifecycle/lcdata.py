@@ -37,7 +37,7 @@ PLAN = {
 
 def seed(store: dbsj.Store, *, drawn_on: dt.date = dt.date(2023, 3, 10)) -> SimpleNamespace:
     plan = dbsj.Plan.model_validate(PLAN)
-    store.execute("INSERT INTO plans VALUES (?, ?, ?, ?, ?)",
+    store.execute("INSERT INTO plans (plan_id, year, sha256, body, stored_at) VALUES (?, ?, ?, ?, ?)",
                   [plan.id, plan.year, plan.digest(), plan.canonical_json(), dt.datetime(2023, 3, 1, 9)])
     for code, name, dept in (("A07", "公示信息抽查", "市场监管"), ("B01", "餐饮服务卫生抽查", "卫生健康")):
         store.execute("INSERT INTO items (code, name, department, category) VALUES (?, ?, ?, 'general')",
@@ -52,18 +52,22 @@ def seed(store: dbsj.Store, *, drawn_on: dt.date = dt.date(2023, 3, 10)) -> Simp
                       "VALUES (?, ?, ?, ?, ?)", [sid, f"检查员{sid}", dept, f"CERT-{sid}-0001", dt.date(2026, 12, 31)])
     at = dt.datetime(drawn_on.year, drawn_on.month, drawn_on.day, 10, tzinfo=dbsj.clock.BEIJING)
     # T1: targets 0-3; T2: targets 2, 4, 5. A failed earlier attempt of T1 selected target 5.
-    store.execute("INSERT INTO draws VALUES ('D-T1-0', 'XJ-2023', 'T1', 0, 'dbsj-sha256-bottomk/1', 'failed', NULL, NULL, NULL, ?, NULL)", [at])
-    store.execute("INSERT INTO selections VALUES ('D-T1-0', 'XJ-2023', 'T1', 'x', 1, ?, 'ff', NULL, NULL)", [usccs[5]])
+    store.execute("INSERT INTO draws (draw_id, plan_id, task_id, attempt, algorithm, status, created_at) "
+                  "VALUES ('D-T1-0', 'XJ-2023', 'T1', 0, 'dbsj-sha256-bottomk/1', 'failed', ?)", [at])
+    store.execute("INSERT INTO selections (draw_id, plan_id, task_id, stratum, rank, uscc, ticket) "
+                  "VALUES ('D-T1-0', 'XJ-2023', 'T1', 'x', 1, ?, 'ff')", [usccs[5]])
     for task, idx in (("T1", [0, 1, 2, 3]), ("T2", [2, 4, 5])):
         draw_id = f"D-{task}-1"
-        store.execute("INSERT INTO draws VALUES (?, 'XJ-2023', ?, 1, 'dbsj-sha256-bottomk/1', 'drawn', 'dice', NULL, NULL, ?, '{}')",
-                      [draw_id, task, at])
+        store.execute("INSERT INTO draws (draw_id, plan_id, task_id, attempt, algorithm, status, seed_kind, created_at) "
+                      "VALUES (?, 'XJ-2023', ?, 1, 'dbsj-sha256-bottomk/1', 'drawn', 'dice', ?)", [draw_id, task, at])
         for rank, i in enumerate(idx, start=1):
-            store.execute("INSERT INTO selections VALUES (?, 'XJ-2023', ?, ?, ?, ?, ?, 'b1', ?)",
+            store.execute("INSERT INTO selections (draw_id, plan_id, task_id, stratum, rank, uscc, ticket, batch, due) "
+                          "VALUES (?, 'XJ-2023', ?, ?, ?, ?, ?, 'b1', ?)",
                           [draw_id, task, f"credit_class={CLASSES[i]}", rank, usccs[i], f"{rank:064x}", dt.date(2023, 10, 15)])
             team = ["S1", "S3"] if task == "T1" else ["S2", "S4"]
             for sid in team:
-                store.execute("INSERT INTO assignments VALUES (?, 'XJ-2023', ?, ?, ?, ?, ?, ?)",
+                store.execute("INSERT INTO assignments (draw_id, plan_id, visit_id, task_id, uscc, staff_id, department, due) "
+                              "VALUES (?, 'XJ-2023', ?, ?, ?, ?, ?, ?)",
                               [draw_id, f"V-{i}", task, usccs[i], sid, staff[sid], dt.date(2023, 10, 15)])
     return SimpleNamespace(plan=plan, usccs=usccs, t1=[usccs[i] for i in (0, 1, 2, 3)], t2=[usccs[i] for i in (2, 4, 5)])
 
@@ -81,4 +85,5 @@ def seed_eligible(store: dbsj.Store, d: SimpleNamespace) -> None:
     for draw_id, usccs in (("D-T1-1", d.usccs), ("D-T2-1", d.t2 + [d.usccs[0]])):
         for u in usccs:
             cls = CLASSES[d.usccs.index(u)]
-            store.execute("INSERT INTO draw_eligible VALUES (?, ?, ?)", [draw_id, f"credit_class={cls}", u])
+            store.execute("INSERT INTO draw_eligible (draw_id, stratum, uscc) VALUES (?, ?, ?)",
+                          [draw_id, f"credit_class={cls}", u])
