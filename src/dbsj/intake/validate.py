@@ -1,0 +1,318 @@
+"""Set-wise validation: one SQL statement turns staged text rows into typed canonical rows or quarantine reasons.
+
+Nothing here loops over rows in Python. Each canonical column has a *kind* (text, code, date, boolean,
+closed vocabulary, list) that decides how its text is normalised, parsed and checked; every failed check
+contributes the field (the header as found in the file) and a reason (Chinese / English) to the row.
+A row with no reason is accepted. Duplicate keys are found with a window over the normalised key:
+the first occurrence stays, later ones are quarantined naming the first.
+
+The USCC check digit (GB 32100) is the DuckDB macro ``dbsj_uscc_valid(code)``, defined per connection
+by :func:`install_macros`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Mapping
+from importlib import resources
+
+import attrs
+
+from dbsj.models.columns import columns_of
+from dbsj.models.vocab import CheckMethod, CreditClass, EntityKind, InspectorStatus, ItemCategory, RegistrationStatus
+
+__all__ = ["install_macros", "checked_table_sql", "load_regions", "USCC_ALPHABET", "USCC_WEIGHTS", "FULLWIDTH", "HALFWIDTH"]
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+# Full-width forms U+FF01..U+FF5E, the ideographic space and NBSP fold exactly as NFKC folds them.
+FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\u00a0"
+HALFWIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + "  "
+_TRIM = " \t\r\n\u3000\u00a0\ufeff"
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def install_macros(con) -> None:  # noqa: ANN001 - duckdb connection
+    """Define the intake macros on a DuckDB connection (temporary, per connection)."""
+    terms = " + ".join(f"(instr({_lit(USCC_ALPHABET)}, substr(s, {i + 1}, 1)) - 1) * {w}"
+                       for i, w in enumerate(USCC_WEIGHTS))
+    con.execute(f"""
+CREATE OR REPLACE TEMP MACRO dbsj_uscc_valid(s) AS (
+    coalesce(length(s) = 18 AND regexp_full_match(s, '[0-9]{{8}}[0-9A-HJ-NP-RTUWXY]{{10}}')
+             AND substr({_lit(USCC_ALPHABET)}, ((31 - (({terms}) % 31)) % 31) + 1, 1) = substr(s, 18, 1), false)
+)""")
+
+
+def load_regions() -> list[tuple[str, str, str]]:
+    """The shipped region table (``src/dbsj/data/regions.csv``): (code, name, level)."""
+    text = resources.files("dbsj").joinpath("data/regions.csv").read_text(encoding="utf-8")
+    return [(r["code"], r["name"], r["level"]) for r in csv.DictReader(text.splitlines())]
+
+
+# -- closed vocabularies with the spellings met in exports ---------------------------------------
+
+ENTITY_KINDS: dict[str, str] = {e.value: e.value for e in EntityKind} | {
+    "个体": "个体工商户", "个体户": "个体工商户", "合作社": "农民专业合作社", "农民专业合作社联合社": "农民专业合作社",
+    "外国(地区)企业常驻代表机构": "外国企业常驻代表机构", "外国企业代表机构": "外国企业常驻代表机构",
+    "分公司": "分支机构", "公司": "企业", "有限责任公司": "企业", "股份有限公司": "企业",
+    "个人独资企业": "企业", "合伙企业": "企业",
+}
+# Spelled-out company types ("有限责任公司(自然人投资或控股)") classify by what they contain, in this order.
+ENTITY_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("%代表机构%", "外国企业常驻代表机构"), ("%分公司%", "分支机构"), ("%分支机构%", "分支机构"),
+    ("%个体%", "个体工商户"), ("%合作社%", "农民专业合作社"), ("%公司%", "企业"), ("%企业%", "企业"), ("%合伙%", "企业"),
+)
+STATUSES: dict[str, str] = {s.value: s.value for s in RegistrationStatus} | {
+    "在营": "存续", "开业": "存续", "在册": "存续", "正常": "存续", "存续（在营、开业、在册）": "存续",
+    "已注销": "注销", "吊销，未注销": "吊销", "吊销,未注销": "吊销", "吊销未注销": "吊销", "已吊销": "吊销",
+    "已迁出": "迁出", "已撤销": "撤销", "歇业": "停业", "清算中": "清算",
+}
+STATUS_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("存续%", "存续"), ("在业%", "在业"), ("吊销%", "吊销"), ("注销%", "注销"), ("迁出%", "迁出"), ("撤销%", "撤销"),
+)
+CREDIT_CLASSES: dict[str, str] = {
+    **{f"{c}{s}": c for c in "ABCD" for s in ("", "类", "级")},
+    "低": "A", "低风险": "A", "一般": "B", "一般风险": "B", "较高": "C", "较高风险": "C", "高": "D", "高风险": "D",
+    "U": CreditClass.U.value, "未分类": "U", "未分级": "U", "暂未分类": "U",
+}
+CATEGORIES: dict[str, str] = {
+    ItemCategory.KEY.value: "key", ItemCategory.GENERAL.value: "general",
+    "重点": "key", "重点事项": "key", "重点检查事项": "key", "是": "key",
+    "一般": "general", "一般事项": "general", "一般检查事项": "general", "否": "general",
+}
+METHODS: dict[str, str] = {m.value: m.value for m in CheckMethod} | {
+    f"{m.value}检查": m.value for m in CheckMethod if m.value in ("实地", "书面")}
+INSPECTOR_STATUSES: dict[str, str] = {s.value: s.value for s in InspectorStatus} | {"在职": "在岗", "正常": "在岗"}
+BOOLEANS: dict[str, str] = {"是": "true", "否": "false", "y": "true", "n": "false", "yes": "true", "no": "false",
+                            "true": "true", "false": "false", "t": "true", "f": "false", "1": "true", "0": "false"}
+
+
+def _map_sql(x: str, table: Mapping[str, str], patterns: tuple[tuple[str, str], ...] = ()) -> str:
+    whens = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in sorted(table.items()))
+    pats = " ".join(f"WHEN {x} LIKE {_lit(p)} THEN {_lit(v)}" for p, v in patterns)
+    inner = f"CASE {x} {whens} END"
+    return f"coalesce({inner}, CASE {pats} END)" if patterns else inner
+
+
+# -- column kinds ---------------------------------------------------------------------------------
+
+@attrs.frozen
+class Spec:
+    """How one canonical column is read: ``kind`` and its options."""
+
+    kind: str  # text | code | date | bool | enum | list
+    upper: bool = False
+    uscc: bool = False
+    region: bool = False
+    future_ok: bool = False
+    vocab: Mapping[str, str] | None = None
+    patterns: tuple[tuple[str, str], ...] = ()
+    fold_case: str | None = None  # "upper" / "lower" before a vocabulary lookup
+    default: str | None = None  # SQL literal used when blank
+    element: str = "text"  # list element kind: text | code | enum
+    vocab_name: str = ""
+
+
+SPECS: dict[str, dict[str, Spec]] = {
+    "items": {
+        "code": Spec("code"),
+        "name": Spec("text"), "department": Spec("text"), "basis": Spec("text"), "subject": Spec("text"),
+        "target_kinds": Spec("list", element="enum", vocab=ENTITY_KINDS, patterns=ENTITY_PATTERNS, vocab_name="企业类型 entity kind"),
+        "content": Spec("text"),
+        "methods": Spec("list", element="enum", vocab=METHODS, vocab_name="检查方式 check method"),
+        "category": Spec("enum", vocab=CATEGORIES, fold_case="lower", vocab_name="事项类别 key/general"),
+    },
+    "targets": {
+        "uscc": Spec("code", upper=True, uscc=True),
+        "name": Spec("text"),
+        "entity_kind": Spec("enum", vocab=ENTITY_KINDS, patterns=ENTITY_PATTERNS, vocab_name="企业类型 entity kind"),
+        "status": Spec("enum", vocab=STATUSES, patterns=STATUS_PATTERNS, vocab_name="登记状态 registration status"),
+        "authority": Spec("text"), "office": Spec("text"),
+        "region": Spec("code", region=True),
+        "industry": Spec("code", upper=True),
+        "established": Spec("date"),
+        "credit_class": Spec("enum", vocab=CREDIT_CLASSES, fold_case="upper", default="'U'",
+                             vocab_name="信用风险分类 credit class"),
+        "tags": Spec("list"),
+    },
+    "inspectors": {
+        "staff_id": Spec("code"),
+        "name": Spec("text"), "department": Spec("text"), "unit": Spec("text"),
+        "region": Spec("code", region=True),
+        "beat": Spec("text"),
+        "certificate_no": Spec("code"),
+        "certificate_expiry": Spec("date", future_ok=True),
+        "item_scope": Spec("list", element="code"),
+        "expert": Spec("bool", default="false"),
+        "status": Spec("enum", vocab=INSPECTOR_STATUSES, default="'在岗'", vocab_name="人员状态 inspector status"),
+        "conflicts": Spec("list", element="code", upper=True),
+    },
+    "history": {
+        "uscc": Spec("code", upper=True, uscc=True),
+        "item_code": Spec("code"),
+        "inspected_on": Spec("date"),
+        "task_id": Spec("code", default="''"),
+        "staff_ids": Spec("list", element="code"),
+    },
+}
+
+
+def _trim(x: str) -> str:
+    return f"nullif(trim({x}, {_lit(_TRIM)}), '')"
+
+
+def _fold(x: str) -> str:
+    return f"translate({x}, {_lit(FULLWIDTH)}, {_lit(HALFWIDTH)})"
+
+
+def _code(x: str, upper: bool) -> str:
+    body = f"regexp_replace({_fold(x)}, '\\s+', '', 'g')"
+    return f"nullif({'upper(' + body + ')' if upper else body}, '')"
+
+
+def _date(t: str) -> str:
+    s = f"regexp_replace({_fold(t)}, '[ T]\\d{{1,2}}:\\d{{2}}(:\\d{{2}}(\\.\\d+)?)?$', '')"
+    return (f"CASE WHEN regexp_full_match({s}, '\\d{{5}}(\\.0+)?') "
+            f"THEN DATE '1899-12-30' + CAST(CAST({s} AS DOUBLE) AS INTEGER) "
+            f"WHEN regexp_full_match({s}, '\\d{{8}}') THEN CAST(try_strptime({s}, '%Y%m%d') AS DATE) "
+            f"ELSE CAST(try_strptime({s}, ['%Y-%m-%d', '%Y/%m/%d', '%Y年%m月%d日', '%Y.%m.%d']) AS DATE) END")
+
+
+def _split(t: str) -> str:
+    parts = (f"CASE WHEN contains({t}, '|') THEN string_split({t}, '|') "
+             f"ELSE string_split_regex({t}, '[、;；,，]') END")
+    return f"list_filter(list_transform({parts}, lambda _e: {_trim('_e')}), lambda _e: _e IS NOT NULL)"
+
+
+def _fold_case(x: str, how: str | None) -> str:
+    return f"{how}({x})" if how else x
+
+
+@attrs.frozen
+class Check:
+    cond: str  # SQL, true when the row fails
+    field: str  # header as found (or canonical name)
+    zh: str  # SQL string expression
+    en: str
+
+
+def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str, str | None],
+                      header_of: Mapping[str, str], today: dt.date, region_codes: list[str]) -> str:
+    """``CREATE TEMP TABLE table AS`` typed canonical columns plus ``_row``, ``_field``, ``_reason``, ``_norm``.
+
+    ``raw_of`` maps each canonical column to its staged text column (or ``None`` when the file lacks
+    it); ``header_of`` names the header the clerk sees for each column. The statement works in
+    layers so that each value is parsed once: trimmed text ``t_*``, parsed value ``v_*`` (before
+    defaults), the typed canonical column, then the checks.
+    """
+    cols = columns_of(kind)
+    specs = SPECS[kind]
+    today_sql = f"DATE '{today.isoformat()}'"
+    regions_sql = ", ".join(_lit(c) for c in sorted(set(region_codes)))
+    layer1: list[str] = []
+    layer2: list[str] = []
+    final: list[str] = []
+    checks: list[Check] = []
+    norms: list[str] = []
+
+    checks.append(Check("_shape IS NOT NULL", "_columns",
+                        "'字段数与表头不符（' || _shape || '）'", "'wrong number of fields (' || _shape || ')'"))
+    for c in cols:
+        spec = specs[c.name]
+        raw = f'"{raw_of[c.name]}"' if raw_of.get(c.name) else "CAST(NULL AS VARCHAR)"
+        field = header_of.get(c.name, c.name)
+        t, v = f"t_{c.name}", f"v_{c.name}"
+        layer1.append(f"{_trim(raw)} AS {t}")
+        zh, en = c.zh, c.name
+        if spec.kind == "text":
+            layer2.append(f"{t} AS {v}")
+        elif spec.kind == "code":
+            layer1.append(f"{_code(raw, spec.upper)} AS {v}")
+            norms.append(f"({raw} IS NOT NULL AND {v} IS NOT NULL AND {raw} <> {v})")
+        elif spec.kind == "date":
+            layer2.append(f"{_date(t)} AS {v}")
+            checks.append(Check(f"({t} IS NOT NULL AND {v} IS NULL)", field,
+                                f"'{zh}无法识别为日期: ' || {t}", f"'{en} is not a date: ' || {t}"))
+            checks.append(Check(f"(year({v}) < 1900)", field,
+                                f"'{zh}早于 1900 年，不可能: ' || {t}", f"'{en} before 1900 is impossible: ' || {t}"))
+            if not spec.future_ok:
+                checks.append(Check(f"({v} > {today_sql})", field,
+                                    f"'{zh}晚于今天（{today.isoformat()}）: ' || {t}",
+                                    f"'{en} is in the future (after {today.isoformat()}): ' || {t}"))
+        elif spec.kind == "bool":
+            layer2.append(f"CAST({_map_sql('lower(' + t + ')', BOOLEANS)} AS BOOLEAN) AS {v}")
+            checks.append(Check(f"({t} IS NOT NULL AND {v} IS NULL)", field,
+                                f"'{zh}应为 是/否: ' || {t}", f"'{en} must be yes/no (是/否, Y/N, true/false, 1/0): ' || {t}"))
+        elif spec.kind == "enum":
+            layer2.append(f"{_map_sql(_fold_case(t, spec.fold_case), spec.vocab or {}, spec.patterns)} AS {v}")
+            checks.append(Check(f"({t} IS NOT NULL AND {v} IS NULL)", field,
+                                f"'未知的{zh}: ' || {t}", f"'unknown {en}: ' || {t}"))
+        elif spec.kind == "list":
+            parts = _split(t)
+            if spec.element == "code":
+                value = f"list_transform({parts}, lambda _e: {_code('_e', spec.upper)})"
+                norms.append(f"({t} IS NOT NULL AND array_to_string({value}, '|') <> array_to_string({parts}, '|'))")
+            elif spec.element == "enum":
+                value = f"list_transform({parts}, lambda _e: {_map_sql('_e', spec.vocab or {}, spec.patterns)})"
+                checks.append(Check(f"(len(list_filter({v}, lambda _e: _e IS NULL)) > 0)", field,
+                                    f"'{zh}含未知值: ' || {t}", f"'{en} holds an unknown value: ' || {t}"))
+            else:
+                value = parts
+            layer2.append(f"CASE WHEN {t} IS NOT NULL THEN {value} END AS {v}")
+        else:  # pragma: no cover - the spec table is closed
+            raise AssertionError(spec.kind)
+        if spec.kind == "list":
+            typed = f"CASE WHEN len({v}) > 0 THEN {v} END"
+        else:
+            typed = v
+        if spec.default is not None:
+            typed = f"coalesce({typed}, {spec.default})"
+        final.append(f"CAST({typed} AS {c.sql_type}) AS {c.name}")
+        if c.required:
+            checks.append(Check(f"({c.name} IS NULL)", field, f"'缺少必填值: {zh}'", f"'{en} is required'"))
+        if spec.uscc:
+            checks.append(Check(f"({v} IS NOT NULL AND NOT dbsj_uscc_valid({v}))", field,
+                                f"'统一社会信用代码校验失败（GB 32100）: ' || {v}",
+                                f"'invalid USCC (GB 32100 format or check digit): ' || {v}"))
+        if spec.region:
+            known = (f"({v} IN ({regions_sql}) OR substr({v}, 1, 4) || '00' IN ({regions_sql}) "
+                     f"OR (substr({v}, 1, 2) <> '65' AND substr({v}, 1, 2) || '0000' IN ({regions_sql})))")
+            six = f"regexp_full_match({v}, '[1-9][0-9]{{5}}')"
+            checks.append(Check(f"({v} IS NOT NULL AND NOT {six})", field,
+                                f"'行政区划代码应为六位数字: ' || {v}", f"'region code must be six digits: ' || {v}"))
+            checks.append(Check(f"({v} IS NOT NULL AND {six} AND NOT {known})", field,
+                                f"'未知的行政区划代码: ' || {v}", f"'unknown region code: ' || {v}"))
+
+    keys = [c for c in cols if c.key]
+    part = ", ".join(f"coalesce({c.name}, '')" if not c.required else c.name for c in keys)
+    key_fields = "+".join(header_of.get(c.name, c.name) for c in keys)
+    not_null = " AND ".join(f"{c.name} IS NOT NULL" for c in keys if c.required)
+    checks.append(Check("(_dup_first IS NOT NULL AND _dup_first <> _row)", key_fields,
+                        "'与第 ' || _dup_first || ' 行的键重复（保留先出现的行）'",
+                        "'duplicate key of row ' || _dup_first || ' (the first occurrence is kept)'"))
+
+    reason = ", ".join(f"CASE WHEN {k.cond} THEN {k.zh} || ' / ' || {k.en} END" for k in checks)
+    fields = ", ".join(f"CASE WHEN {k.cond} THEN {_lit(k.field)} END" for k in checks)
+    norm = " OR ".join(norms) if norms else "false"
+    names = ", ".join(c.name for c in cols)
+    return f"""
+CREATE OR REPLACE TEMP TABLE {table} AS
+WITH l1 AS (
+    SELECT *, {', '.join(layer1)} FROM {raw_table}
+), l2 AS (
+    SELECT *, coalesce({norm}, false) AS _norm, {', '.join(layer2)} FROM l1
+), l3 AS (
+    SELECT *, {', '.join(final)} FROM l2
+), l4 AS (
+    SELECT *, CASE WHEN {not_null} THEN min(_row) OVER (PARTITION BY {part}) END AS _dup_first FROM l3
+)
+SELECT _row, _norm, {names},
+       nullif(concat_ws('; ', {fields}), '') AS _field,
+       nullif(concat_ws('；', {reason}), '') AS _reason
+FROM l4
+"""
