@@ -12,7 +12,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["EventRule"]
+__all__ = ["EventRule", "DecisionTable", "TableRow", "PackManifest"]
 
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$"
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -142,6 +142,7 @@ class EventWhen(_Strict):
 
 
 class _RuleBase(_Strict):
+    override: bool = Field(False, description="replace (or amend) the rule of this id inherited from an extended pack")
     id: str = Field(pattern=RULE_ID_PATTERN, description="stable rule id, e.g. 'coverage.key-items'")
     name: str = Field(min_length=1, description="short Chinese name")
     name_en: str | None = None
@@ -180,3 +181,189 @@ class EventRule(_RuleBase):
 
 
 TEMPLATE_REF = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+# -- set rules (compiled to SQL) ----------------------------------------------------------------------
+
+Where = dict[str, FieldCondition]
+
+
+class _SetRule(_RuleBase):
+    message: str | None = Field(None, description="Chinese message; {name} placeholders take evidence values")
+    message_en: str | None = None
+
+
+class CoverageRule(_SetRule):
+    """Every row of ``each`` (filtered by ``where``) must have its ``key`` appear as ``in_.key`` in ``in``."""
+
+    kind: Literal["coverage"]
+    each: str = Field(description="entity whose rows must be covered, e.g. items, item_departments")
+    key: str = Field(description="column of 'each' to look for")
+    where: Where = Field(default_factory=dict)
+    in_: "CoverageTarget" = Field(alias="in")
+    exempt: tuple[str, ...] = Field((), description="key values exempt from the rule")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class CoverageTarget(_Strict):
+    entity: str
+    key: str
+    where: Where = Field(default_factory=dict)
+
+
+class ShareRule(_SetRule):
+    """The share of ``of`` rows matching ``where`` must lie in [min, max]."""
+
+    kind: Literal["share"]
+    of: str
+    base: Where = Field(default_factory=dict, description="which rows count in the denominator (default: all)")
+    where: Where = Field(description="which of those count in the numerator")
+    min: float | None = Field(None, ge=0, le=1)
+    max: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "ShareRule":
+        if self.min is None and self.max is None:
+            raise ValueError("a share rule needs min and/or max (a ratio between 0 and 1)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class CheckRule(_SetRule):
+    """Every row of ``of`` matching ``where`` must satisfy ``require`` (a missing value satisfies it)."""
+
+    kind: Literal["check"]
+    of: str
+    where: Where = Field(default_factory=dict)
+    require: Where = Field(min_length=1)
+
+
+class PredicateRule(_SetRule):
+    """An eligibility or scope predicate on targets; ``dbsj check`` flags selected targets failing it."""
+
+    kind: Literal["predicate"]
+    entity: Literal["targets"] = "targets"
+    where: Where = Field(min_length=1)
+
+
+class RepeatRule(_SetRule):
+    """No target inspected for the same item twice within ``window_days`` (history + selections)."""
+
+    kind: Literal["repeat"]
+    window_days: int = Field(ge=1, le=3660)
+    by_class: dict[str, int] = Field(default_factory=dict, description="window per credit class (A/B/C/D/U)")
+
+    @field_validator("by_class")
+    @classmethod
+    def _classes(cls, v: dict[str, int]) -> dict[str, int]:
+        for k, days in v.items():
+            if k not in ("A", "B", "C", "D", "U"):
+                raise ValueError(f"unknown credit class {k!r}; use A, B, C, D or U")
+            if not isinstance(days, int) or days < 0:
+                raise ValueError(f"window for class {k} must be a whole number of days ≥ 0")
+        return v
+
+
+class ParameterRule(_RuleBase):
+    """A named value other parts of dbsj read (e.g. the publication deadline)."""
+
+    kind: Literal["parameter"]
+    value: int | float | str | bool
+    unit: str | None = None
+    severity: Severity = "info"
+
+
+class TableRow(_Strict):
+    """One row of a decision table: input conditions (absent = any), outputs, optional priority."""
+
+    when: Where = Field(default_factory=dict)
+    ratio: Any = Field(None, description="a quota: 0.05, '≤5%', '5%-20%', {min, max, count}")
+    frequency: Literal["=1", ">=1"] | None = None
+    priority: int | None = None
+    note: str | None = None
+
+    @field_validator("frequency", mode="before")
+    @classmethod
+    def _freq(cls, v: Any) -> Any:
+        return {"≥1": ">=1", "1": "=1", 1: "=1"}.get(v, v)
+
+    @field_validator("ratio")
+    @classmethod
+    def _quota(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        from dbsj.models import Quota
+
+        return Quota.model_validate(v)
+
+
+TABLE_INPUTS: dict[str, tuple[str, ...] | None] = {
+    "credit_class": ("A", "B", "C", "D", "U"),
+    "item_category": ("key", "general"),
+    "entity_kind": ("企业", "个体工商户", "农民专业合作社", "外国企业常驻代表机构", "分支机构", "其他"),
+    "region": None,
+    "industry": None,
+}
+
+
+class DecisionTable(_RuleBase):
+    """Kind ``table``: inputs → outputs (ratio as a quota, frequency) with an explicit hit policy.
+
+    ``unique``: at most one row may match any input (checked when the pack loads); ``first``: the first
+    matching row in file order; ``priority``: the matching row with the highest ``priority``.
+    """
+
+    kind: Literal["table"]
+    hit_policy: Literal["unique", "first", "priority"]
+    inputs: tuple[str, ...] = Field(min_length=1)
+    rows: tuple[TableRow, ...] = Field(min_length=1)
+    aliases: dict[str, dict[str, str]] = Field(default_factory=dict,
+                                              description="input → {local label: canonical value}, e.g. 低 → A")
+
+    @model_validator(mode="after")
+    def _rows(self) -> "DecisionTable":
+        for name in self.inputs:
+            if name not in TABLE_INPUTS:
+                raise ValueError(f"unknown table input {name!r}; expected one of {', '.join(TABLE_INPUTS)}")
+        for i, row in enumerate(self.rows, 1):
+            for name in row.when:
+                if name not in self.inputs:
+                    raise ValueError(f"row {i}: condition on {name!r}, which is not among the inputs {list(self.inputs)}")
+            if row.ratio is None and row.frequency is None:
+                raise ValueError(f"row {i}: a row needs an output (ratio and/or frequency)")
+            if self.hit_policy == "priority" and row.priority is None:
+                raise ValueError(f"row {i}: hit policy 'priority' needs a priority on every row")
+        if self.hit_policy == "priority":
+            prios = [r.priority for r in self.rows]
+            dupes = sorted({p for p in prios if prios.count(p) > 1})  # type: ignore[type-var]
+            if dupes:
+                raise ValueError(f"priorities must be distinct; repeated: {dupes}")
+        for name, mapping in self.aliases.items():
+            if name not in self.inputs:
+                raise ValueError(f"aliases for {name!r}, which is not among the inputs")
+            domain = TABLE_INPUTS[name]
+            for label, canonical in mapping.items():
+                if domain is not None and canonical not in domain:
+                    raise ValueError(f"alias {label!r} → {canonical!r}: not a valid {name} ({', '.join(domain)})")
+        return self
+
+
+class PackManifest(_Strict):
+    """``pack.yaml``: a pack's identity and the packs it extends (national → province → prefecture)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    source: str | None = Field(None, description="the policy documents this pack implements")
+    extends: tuple[str, ...] = ()
+    description: str | None = None
+
+
+SetRule = Union[CoverageRule, ShareRule, CheckRule, PredicateRule, RepeatRule]
+AnyRule = Union[CoverageRule, ShareRule, CheckRule, PredicateRule, RepeatRule, ParameterRule, DecisionTable, EventRule]
+RULE_KINDS: dict[str, type[_RuleBase]] = {
+    "coverage": CoverageRule, "share": ShareRule, "check": CheckRule, "predicate": PredicateRule,
+    "repeat": RepeatRule, "parameter": ParameterRule, "table": DecisionTable, "event": EventRule,
+}
