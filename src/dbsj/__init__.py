@@ -88,7 +88,25 @@ from dbsj.lifecycle import (
     task_status,
 )
 from dbsj.assess import ASSESSMENT_LABELS, assess, render_report, write_report
-from dbsj.rules import Emission, EventEngine, EventRule
+from dbsj.rules import (
+    CheckReport,
+    Decision,
+    DecisionTable,
+    Emission,
+    EventEngine,
+    EventRule,
+    Finding,
+    LoadedRule,
+    PackManifest,
+    RulePack,
+    RuleSet,
+    TableRow,
+    check_plan,
+    effective_ratio_table,
+    load_rules,
+    publication_deadline_days,
+    shipped_rules_dir,
+)
 from dbsj.draw.assignment import (
     RECUSAL_REASONS,
     AssignmentOptions,
@@ -125,8 +143,10 @@ __all__ = [
     "PublicationBatch", "PUBLICATION_HEADERS", "publish", "due_results", "publication_deadline", "notice_title",
     "FOLLOWUP_RULES", "run_followup", "flagged_targets",
     "assess", "ASSESSMENT_LABELS", "render_report", "write_report",
-    # rules
-    "EventEngine", "EventRule", "Emission",
+    # rules (packs, decision tables, plan checks, event engine)
+    "load_rules", "shipped_rules_dir", "RuleSet", "RulePack", "LoadedRule", "check_plan", "CheckReport", "Finding",
+    "EventEngine", "EventRule", "Emission", "DecisionTable", "TableRow", "Decision", "PackManifest",
+    "effective_ratio_table", "publication_deadline_days",
     # assignment (inspectors to visits)
     "assign_visits", "AssignmentOptions", "AssignmentOutcome", "RECUSAL_REASONS", "assignment_ticket",
 ]
