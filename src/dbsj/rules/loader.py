@@ -99,20 +99,25 @@ class LoadedRule:
 
 
 class _Problems:
+    """Every problem of one load, each with its place, in Chinese and English."""
+
     def __init__(self) -> None:
-        self.items: list[str] = []
+        self.items: list[tuple[str, str, str]] = []
 
     def add(self, where: str, zh: str, en: str | None = None) -> None:
-        self.items.append(f"{where}: {zh}" + (f" / {en}" if en and en != zh else ""))
+        self.items.append((where, zh, en or zh))
+
+    def extend(self, other: "_Problems") -> None:
+        self.items.extend(other.items)
 
     def raise_if_any(self) -> None:
         if not self.items:
             return
         n = len(self.items)
-        listing = "\n  " + "\n  ".join(self.items)
-        raise RuleError(f"规则包有 {n} 处错误，未执行任何规则:{listing}",
-                        f"{n} problem(s) in the rule packs; no rule was evaluated:{listing}",
-                        where=self.items[0].split(": ", 1)[0], errors=list(self.items))
+        zh = "\n  " + "\n  ".join(f"{w}: {m}" for w, m, _ in self.items)
+        en = "\n  " + "\n  ".join(f"{w}: {m}" for w, _, m in self.items)
+        raise RuleError(f"规则包有 {n} 处错误，未执行任何规则:{zh}", f"{n} problem(s) in the rule packs; no rule was evaluated:{en}",
+                        where=self.items[0][0], errors=[f"{w}: {m}" for w, _, m in self.items])
 
 
 @attrs.define
@@ -215,7 +220,7 @@ def _validate(raw: _RawRule, data: dict[str, Any], problems: _Problems, parent: 
                 allowed = ", ".join(n if not f.alias else f.alias for n, f in RULE_KINDS[kind].model_fields.items())
                 msg += f" (expected one of: {allowed})"
             problems.add(src.where(loc), f"规则 {data.get('id', '?')}: {field}: {msg}",
-                         None)
+                         f"rule {data.get('id', '?')}: {field}: {msg}")
         return None
 
 
@@ -461,12 +466,18 @@ def load_rules(rule_dirs: Iterable[str | Path] | None = None, *, national: bool 
     user_paths = _discover(user_dirs, problems)
     shipped_paths = sorted(p.parent.resolve() for p in shipped.rglob("pack.yaml"))
 
+    # A pack's parent may sit beside it (rules/xinjiang next to rules/xinjiang-urumqi): look there too.
+    neighbours = sorted({q.parent.resolve() for p in user_paths for q in p.parent.glob("*/pack.yaml")}
+                        - set(user_paths) - set(shipped_paths))
     packs: dict[str, tuple[RulePack, list[_RawRule]]] = {}
-    for path in [*shipped_paths, *[p for p in user_paths if p not in shipped_paths]]:
-        read = _read_pack(path, problems)
+    for path in [*shipped_paths, *[p for p in user_paths if p not in shipped_paths], *neighbours]:
+        neighbour = path in neighbours
+        read = _read_pack(path, _Problems() if neighbour else problems)
         if read is None:
             continue
         pack = read[0]
+        if pack.id in packs and neighbour:
+            continue  # a pack named explicitly wins over one merely lying beside it
         if pack.id in packs and packs[pack.id][0].path != pack.path:
             problems.add(pack.where, f"规则包 id {pack.id!r} 已被 {packs[pack.id][0].where} 使用",
                          f"pack id {pack.id!r} is already used by {packs[pack.id][0].where}; give one of them another id")
@@ -489,7 +500,7 @@ def load_rules(rule_dirs: Iterable[str | Path] | None = None, *, national: bool 
         sub = _Problems()
         sub_order = _order_packs(packs, [pid], sub)
         resolved = _resolve(sub_order, packs, sub) if not sub.items else {}
-        problems.items.extend(sub.items)
+        problems.extend(sub)
         for rid, lr in resolved.items():
             if lr.pack == pid and rid not in effective:
                 library.setdefault(rid, lr)
