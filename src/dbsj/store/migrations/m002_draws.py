@@ -21,7 +21,27 @@ CREATE TABLE IF NOT EXISTS draws (
     record_path VARCHAR,
     ledger_seq BIGINT,
     created_at TIMESTAMPTZ NOT NULL,
-    summary JSON
+    summary JSON,
+    run_id VARCHAR,
+    commitment_sha256 VARCHAR
+);
+-- A run: the tasks committed together and revealed with one seed (their visits merge in assignment).
+-- status: committed | drawn | failed. protocol: the seed protocol fixed in the commitments.
+CREATE TABLE IF NOT EXISTS draw_runs (
+    run_id VARCHAR PRIMARY KEY,
+    plan_id VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    draw_ids VARCHAR[] NOT NULL,
+    protocol JSON NOT NULL,
+    one_shot BOOLEAN NOT NULL,
+    committed_at TIMESTAMPTZ NOT NULL,
+    seed JSON,
+    revealed_at TIMESTAMPTZ
+);
+-- The items each draw covers (anti-repeat reads earlier selections through it).
+CREATE TABLE IF NOT EXISTS draw_items (
+    draw_id VARCHAR NOT NULL,
+    item_code VARCHAR NOT NULL
 );
 -- The eligible set each draw committed to (so verify works after pools change).
 CREATE TABLE IF NOT EXISTS draw_eligible (
