@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -140,7 +141,11 @@ def _xlsx_bytes(header: list[str], rows: list[list[str]], when: dt.datetime, tit
         for info in src.infolist():
             zi = zipfile.ZipInfo(info.filename, stamp)
             zi.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(zi, src.read(info.filename))
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" with the wall clock on save
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + naive.strftime("%Y-%m-%dT%H:%M:%SZ").encode(),
+                              data)
+            dst.writestr(zi, data)
     return fixed.getvalue()
 
 
