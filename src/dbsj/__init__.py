@@ -114,6 +114,29 @@ from dbsj.draw.assignment import (
     assign_visits,
     assignment_ticket,
 )
+from dbsj.draw import ALGORITHM as DRAW_ALGORITHM
+from dbsj.draw import (
+    RIVEST_ALGORITHM,
+    BeaconSeed,
+    DemoSeed,
+    DiceSeed,
+    DrawOptions,
+    DrawRun,
+    SharesSeed,
+    VerificationReport,
+    commit_draw,
+    draw_plan,
+    draw_task,
+    export_draw_pool,
+    public_record,
+    reveal_draw,
+    sample_ids,
+    sample_size,
+    set_digest,
+    share_commitment,
+    ticket,
+    verify_record,
+)
 
 __version__ = "0.1.0"
 
@@ -149,4 +172,8 @@ __all__ = [
     "effective_ratio_table", "publication_deadline_days",
     # assignment (inspectors to visits)
     "assign_visits", "AssignmentOptions", "AssignmentOutcome", "RECUSAL_REASONS", "assignment_ticket",
+    # draws (commit then chance, selection, records, verification, sampling)
+    "draw_plan", "draw_task", "commit_draw", "reveal_draw", "DrawOptions", "DrawRun", "verify_record",
+    "VerificationReport", "export_draw_pool", "public_record", "sample_ids", "ticket", "sample_size", "set_digest",
+    "BeaconSeed", "SharesSeed", "DiceSeed", "DemoSeed", "share_commitment", "DRAW_ALGORITHM", "RIVEST_ALGORITHM",
 ]
