@@ -176,8 +176,11 @@ def _open_csv(path: Path, head: bytes, known: frozenset[str]) -> RawSource:
     size = path.stat().st_size
 
     def fast(progress: Callable[[int], None] | None) -> Iterator[pa.RecordBatch]:
+        wrong = []
+
         def on_invalid(row: pacsv.InvalidRow) -> str:
-            raise WrongFieldCount()
+            wrong.append(row.number)
+            return "error"
 
         names = [f"c{i}" for i in range(width)]
         f = pa.OSFile(str(path), "rb")
@@ -199,7 +202,7 @@ def _open_csv(path: Path, head: bytes, known: frozenset[str]) -> RawSource:
                 if progress:
                     progress(f.tell())
         except pa.ArrowInvalid as exc:
-            if "invalid_row_handler" in str(exc) or "WrongFieldCount" in str(exc) or "Expected" in str(exc):
+            if wrong:
                 raise WrongFieldCount() from exc
             raise _intake_error(path, f"CSV 解析失败: {exc}", f"cannot parse CSV: {exc}") from None
         except UnicodeDecodeError as exc:

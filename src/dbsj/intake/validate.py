@@ -220,8 +220,6 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
     checks: list[Check] = []
     norms: list[str] = []
 
-    checks.append(Check("_shape IS NOT NULL", "_columns",
-                        "'字段数与表头不符（' || _shape || '）'", "'wrong number of fields (' || _shape || ')'"))
     for c in cols:
         spec = specs[c.name]
         raw = f'"{raw_of[c.name]}"' if raw_of.get(c.name) else "CAST(NULL AS VARCHAR)"
@@ -274,7 +272,9 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
             typed = f"coalesce({typed}, {spec.default})"
         final.append(f"CAST({typed} AS {c.sql_type}) AS {c.name}")
         if c.required:
-            checks.append(Check(f"({c.name} IS NULL)", field, f"'缺少必填值: {zh}'", f"'{en} is required'"))
+            # a value given but unreadable is reported by its own check, not as missing
+            checks.append(Check(f"({c.name} IS NULL AND {t} IS NULL)", field,
+                                f"'缺少必填值: {zh}'", f"'{en} is required'"))
         if spec.uscc:
             checks.append(Check(f"({v} IS NOT NULL AND NOT dbsj_uscc_valid({v}))", field,
                                 f"'统一社会信用代码校验失败（GB 32100）: ' || {v}",
@@ -309,10 +309,13 @@ WITH l1 AS (
 ), l3 AS (
     SELECT *, {', '.join(final)} FROM l2
 ), l4 AS (
-    SELECT *, CASE WHEN {not_null} THEN min(_row) OVER (PARTITION BY {part}) END AS _dup_first FROM l3
+    SELECT *, CASE WHEN {not_null} AND _shape IS NULL THEN min(_row) OVER (PARTITION BY {part}, _shape IS NULL) END
+           AS _dup_first FROM l3
 )
 SELECT _row, _norm, {names},
-       nullif(concat_ws('; ', {fields}), '') AS _field,
-       nullif(concat_ws('；', {reason}), '') AS _reason
+       -- a row with the wrong number of fields is misaligned: its other checks would only add noise
+       CASE WHEN _shape IS NOT NULL THEN '_columns' ELSE nullif(concat_ws('; ', {fields}), '') END AS _field,
+       CASE WHEN _shape IS NOT NULL THEN '字段数与表头不符（' || _shape || '） / wrong number of fields (' || _shape || ')'
+            ELSE nullif(concat_ws('；', {reason}), '') END AS _reason
 FROM l4
 """
