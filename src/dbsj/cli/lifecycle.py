@@ -25,10 +25,10 @@ def _out(obj: Any) -> None:
     typer.echo(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str))
 
 
-def _store(db: Optional[Path]):  # noqa: ANN202 - dbsj.Store
+def _store(db: Optional[Path], *, read_only: bool = False):  # noqa: ANN202 - dbsj.Store
     from dbsj.store import Store
 
-    return Store(db)
+    return Store(db, read_only=read_only and str(db) != ":memory:")
 
 
 def _date(text: str, what: str) -> dt.date:
@@ -198,29 +198,30 @@ def register(app: typer.Typer) -> None:
         """督查考评: 各部门、各地州指标 / assessment per department and prefecture."""
         from dbsj.assess import ASSESSMENT_LABELS, assess
 
-        with _store(db) as store:
+        with _store(db, read_only=True) as store:
             data = assess(store)
         if as_json:
             _out(data)
             return
-        from rich.console import Console
-        from rich.table import Table
-
         en = _en()
-        keys = ("tasks", "drawn", "completion", "on_time", "joint_share", "credit_linked_share", "detection_rate",
-                "status_rate", "inspectors", "workload_cv")
+        keys = ("tasks", "drawn", "inspected", "completion", "on_time", "joint_share", "credit_linked_share",
+                "detection_rate", "status_rate", "inspectors", "workload_cv")
 
         def fmt(k: str, v: Any) -> str:
             if v is None:
                 return "—"
             return f"{v * 100:.1f}%" if isinstance(v, float) and k != "workload_cv" else str(v)
 
-        for title, rows, key in ((("部门", "department"), data["departments"], "department"),
-                                 (("地州", "prefecture"), data["prefectures"], "name")):
-            table = Table(title[1] if en else title[0], *(ASSESSMENT_LABELS[k][1 if en else 0] for k in keys))
-            for r in [{key: "合计" if not en else "overall", **data["overall"]}, *rows]:
-                table.add_row(str(r[key]), *(fmt(k, r[k]) for k in keys))
-            Console().print(table)
+        def line(name: str, r: dict[str, Any]) -> str:
+            sep = " · "
+            return f"{name}: " + sep.join(f"{ASSESSMENT_LABELS[k][1 if en else 0]} {fmt(k, r[k])}" for k in keys)
+
+        typer.echo(line("overall" if en else "合计", data["overall"]))
+        for title, rows, key in ((("部门", "by department"), data["departments"], "department"),
+                                 (("地州", "by prefecture"), data["prefectures"], "name")):
+            typer.echo(f"\n[{title[1] if en else title[0]}]")
+            for r in rows:
+                typer.echo(line(str(r[key]), r))
 
     @app.command("report")
     def report_cmd(
@@ -231,7 +232,7 @@ def register(app: typer.Typer) -> None:
         """生成自包含的 HTML 考评报告 / write the self-contained HTML assessment report."""
         from dbsj.assess import write_report
 
-        with _store(db) as store:
+        with _store(db, read_only=True) as store:
             path = write_report(store, out)
         if as_json:
             _out({"report": str(path)})
