@@ -84,6 +84,14 @@ def test_join_on_a_fact_fires_for_each_matching_event_and_only_those():
         assert eng.post({"type": "result", "problem": True, "uscc": "U1", "task": "T3"}) == []
 
 
+def test_every_rule_sees_every_event():
+    """durable_rules consumes an event per ruleset; two rules matching the same event must both fire."""
+    with EventEngine([_result_rule("followup.a", who="a"), _result_rule("followup.b", who="b"), JOIN_RULE]) as eng:
+        eng.assert_fact({"type": "target", "credit_class": "D", "uscc": "U1"})
+        out = eng.post({"type": "result", "problem": True, "uscc": "U1", "task": "T1"})
+        assert [e.rule for e in out] == ["followup.a", "followup.b", "followup.d-class"]
+
+
 def test_join_events_in_either_order():
     rule = {**JOIN_RULE, "id": "followup.seq"}
     with EventEngine([rule]) as eng:

@@ -117,15 +117,17 @@ class _Relations:
         self.prefix = f"_dbsj_chk{next(_runs)}_"
         self.created: list[str] = []
         self.notes: list[str] = []
+        self._tables: set[str] | None = None
         self._build(plan, rules)
 
     def name(self, entity: str) -> str:
         return self.prefix + entity
 
     def _has_table(self, table: str) -> bool:
-        return bool(self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
-            [table]).fetchone()[0])
+        if self._tables is None:
+            self._tables = {r[0] for r in self.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary").fetchall()}
+        return table in self._tables
 
     def _create(self, entity: str, sql: str, params: list[Any] | None = None) -> None:
         name = self.name(entity)

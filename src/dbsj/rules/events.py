@@ -176,17 +176,18 @@ class EventEngine:
         self._errors: list[tuple[str, BaseException]] = []
         self._closed = False
         with _names_lock:
-            self._name = f"dbsj_events_{next(_names)}"
-        definition: dict[str, Any] = {}
-        for index, rule in enumerate(self.rules):
-            for sub, rule_def in enumerate(self._define(rule)):
-                definition[f"r{index}_{sub}"] = rule_def
+            base = f"dbsj_events_{next(_names)}"
         self._host = _QuietHost()
-        self._ruleset = None
-        if definition:
-            with _engine_lock:
-                self._host.register_rulesets({self._name: definition})
-                self._ruleset = self._host.get_ruleset(self._name)
+        # One durable_rules ruleset per rule: an event is consumed per ruleset, so rules sharing a ruleset
+        # would steal events from one another; separate rulesets let every rule see every event.
+        self._rulesets: list[tuple[EventRule, str, Any]] = []
+        with _engine_lock:
+            for index, rule in enumerate(self.rules):
+                name = f"{base}_r{index}"
+                definition = {f"r{sub}": d for sub, d in enumerate(self._define(rule))}
+                self._host.register_rulesets({name: definition})
+                self._rulesets.append((rule, name, self._host.get_ruleset(name)))
+        self._name = base
 
     # -- building -----------------------------------------------------------------------------------
     def _define(self, rule: EventRule) -> list[dict[str, Any]]:
@@ -231,20 +232,19 @@ class EventEngine:
         message = _jsonable(payload, what)
         if not isinstance(message, dict):
             raise RuleError("事件须为映射 (字段: 值)", "an event must be a mapping of field: value", where=what)
-        if self._ruleset is None:
-            return []
         start = len(self._emitted)
         with _engine_lock:
-            try:
-                getattr(self._host, func_name)(self._name, message)
-            except (_engine.MessageNotHandledException, _engine.MessageObservedException):
-                pass  # nothing matched, or an event already seen (same sid and id)
-            except RuleError:
-                raise
-            except Exception as exc:  # the C engine reports errors as plain exceptions
-                raise RuleError(f"规则引擎拒绝了{what}: {exc}", f"the rule engine refused the {what}: {exc}",
-                                where=self._name) from exc
-            self._drain()
+            for rule, name, ruleset in self._rulesets:
+                try:
+                    getattr(self._host, func_name)(name, dict(message))
+                except (_engine.MessageNotHandledException, _engine.MessageObservedException):
+                    pass  # nothing matched, or an event already seen (same sid and id)
+                except RuleError:
+                    raise
+                except Exception as exc:  # the C engine reports errors as plain exceptions
+                    raise RuleError(f"规则引擎拒绝了{what}: {exc}", f"the rule engine refused the {what}: {exc}",
+                                    where=f"rule {rule.id}") from exc
+                self._drain(ruleset)
         if self._errors:
             rule_id, exc = self._errors[0]
             self._errors.clear()
@@ -252,10 +252,9 @@ class EventEngine:
                             where=f"rule {rule_id}") from exc
         return list(self._emitted[start:])
 
-    def _drain(self) -> None:
+    def _drain(self, ruleset: Any) -> None:
         """Run every action still queued (other sessions, chained matches) before returning."""
-        assert self._ruleset is not None
-        handle = self._ruleset._handle
+        handle = ruleset._handle
         errors: list[Any] = []
 
         def done(error: Any, _state: Any) -> None:
@@ -266,7 +265,7 @@ class EventEngine:
             result = _dre.start_action(handle)
             if not result:
                 break
-            self._ruleset._flush_actions(json.loads(result[0]), {"message": json.loads(result[1])}, result[2], done)
+            ruleset._flush_actions(json.loads(result[0]), {"message": json.loads(result[1])}, result[2], done)
         if errors:
             raise RuleError(f"规则引擎执行动作失败: {errors[0]}", f"the rule engine failed running an action: {errors[0]}",
                             where=self._name)
@@ -300,10 +299,10 @@ class EventEngine:
         if self._closed:
             return
         self._closed = True
-        if self._ruleset is not None:
-            with _engine_lock:
-                _dre.delete_ruleset(self._ruleset._handle)
-            self._ruleset = None
+        with _engine_lock:
+            for _rule, _name, ruleset in self._rulesets:
+                _dre.delete_ruleset(ruleset._handle)
+        self._rulesets = []
 
     def __enter__(self) -> "EventEngine":
         return self
