@@ -62,7 +62,6 @@ from dbsj.plugins import PluginManager, get_plugin_manager, hookimpl, hookspec, 
 from dbsj.store import GENESIS, Ledger, LedgerEntry, Store, default_db_path
 from dbsj.intake import ImportReport, export_pool, header_aliases, import_batches, import_pool, pull_pool
 from dbsj.lifecycle import (
-    FOLLOWUP_RULES,
     PUBLICATION_HEADERS,
     RESULT_COLUMNS,
     TASK_STATE_LABELS,
@@ -164,7 +163,7 @@ __all__ = [
     "RecordedResult", "record_result", "record_results", "import_results", "RESULT_COLUMNS",
     "TaskState", "TASK_STATE_LABELS", "task_state", "advance_task", "sync_task_states", "task_status",
     "PublicationBatch", "PUBLICATION_HEADERS", "publish", "due_results", "publication_deadline", "notice_title",
-    "FOLLOWUP_RULES", "run_followup", "flagged_targets",
+    "run_followup", "flagged_targets",
     "assess", "ASSESSMENT_LABELS", "render_report", "write_report",
     # rules (packs, decision tables, plan checks, event engine)
     "load_rules", "shipped_rules_dir", "RuleSet", "RulePack", "LoadedRule", "check_plan", "CheckReport", "Finding",

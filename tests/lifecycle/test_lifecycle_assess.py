@@ -29,7 +29,7 @@ def test_metrics_are_exact(seeded, tmp_path):
     o = a["overall"]
     assert (o["tasks"], o["drawn"], o["inspected"]) == (2, 7, 3)
     assert o["completion"] == round(3 / 7, 6)
-    # 4 results published on 2023-06-01; the one inspected 2023-04-03 was due 2023-05-05 (May Day holidays): late.
+    # 4 results published on 2023-06-01; the one inspected 2023-04-03 was due 2023-05-04 (Qingming, May Day, make-up Sunday Apr 23): late.
     assert (o["published_or_due"], o["on_time_count"], o["on_time"]) == (4, 3, 0.75)
     assert o["joint_share"] == 0.5 and o["credit_linked_share"] == 0.5
     # problems found in operation: 1 of 3 inspected targets; the 注销 status counts apart.

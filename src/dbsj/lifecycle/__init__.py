@@ -1,6 +1,6 @@
 """After the draw: results, the working-day calendar, task states, publication, follow-up."""
 
-from dbsj.lifecycle.followup import FOLLOWUP_RULES, flagged_targets, run_followup
+from dbsj.lifecycle.followup import flagged_targets, run_followup
 from dbsj.lifecycle.calendar import WorkdayCalendar, add_workdays, chinese_calendar_years, is_workday
 from dbsj.lifecycle.publication import (
     PUBLICATION_HEADERS,
@@ -24,5 +24,5 @@ __all__ = [
     "RecordedResult", "record_result", "record_results", "import_results", "RESULT_COLUMNS",
     "TaskState", "TASK_STATE_LABELS", "task_state", "advance_task", "sync_task_states", "task_status",
     "PublicationBatch", "PUBLICATION_HEADERS", "publish", "due_results", "publication_deadline", "notice_title",
-    "FOLLOWUP_RULES", "run_followup", "flagged_targets",
+    "run_followup", "flagged_targets",
 ]
