@@ -102,12 +102,26 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="输出 CSV / output CSV"),
         headers: str = typer.Option("en", "--headers", help="表头 en（规范英文名）或 zh（中文）/ header language"),
         db: Optional[Path] = typer.Option(None, "--db", help="存储文件 / store file"),
+        record: Optional[Path] = typer.Option(None, "--record",
+                                              help="导出该抽取记录所用的合格对象集合（id,stratum）/ the eligible pool a draw record used"),
         as_json: bool = typer.Option(False, "--json", help="JSON 输出 / JSON output"),
     ) -> None:
         """导出名录库为规范 CSV（UTF-8 BOM，可重新导入）/ export a pool as canonical CSV (re-importable)."""
         from dbsj.intake import export_pool
 
-        # Other sources of a pool export (e.g. the eligible pool a draw record used) branch here.
+        if record is not None:
+            from dbsj.draw import export_draw_pool
+
+            if kind is not None:
+                raise InputError("--record 与名录库类型只能二选一", "give either a pool kind or --record, not both")
+            with _store(db, read_only=True) as store:
+                rows = export_draw_pool(store, record, out)
+            if as_json:
+                typer.echo(json.dumps({"record": str(record), "rows": rows, "out": str(out)}, ensure_ascii=False))
+            else:
+                typer.echo(f"已导出抽取所用的合格对象 {rows} 行到 {out}" if get_language() == "zh"
+                           else f"exported the draw's eligible pool, {rows} rows, to {out}")
+            return
         if kind is None:
             raise InputError("请指定名录库类型（items、targets、inspectors、history）",
                              "name the pool to export (items, targets, inspectors, history)")

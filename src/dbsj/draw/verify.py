@@ -34,10 +34,11 @@ class VerificationReport:
     ok: bool
     differences: tuple[str, ...]
     checked: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"record": self.record, "draw_id": self.draw_id, "ok": self.ok,
-                "differences": list(self.differences), "checked": list(self.checked)}
+                "differences": list(self.differences), "checked": list(self.checked), "warnings": list(self.warnings)}
 
     def raise_for_differences(self) -> None:
         if not self.ok:
@@ -80,6 +81,7 @@ def verify_record(store: Any, record: str | Path, *, options: DrawOptions | None
     rec = read_record(record)
     diffs: list[str] = []
     checked: list[str] = []
+    warnings: list[str] = []
     com = rec.get("commitment") or {}
     draw_id = str(com.get("draw_id") or rec.get("draw_id") or "")
     row = store.execute("SELECT task_id, commitment_sha256, status, run_id, summary FROM draws WHERE draw_id = ?",
@@ -147,19 +149,21 @@ def verify_record(store: Any, record: str | Path, *, options: DrawOptions | None
 
             opts = attrs.evolve(options, assignment=AssignmentOptions(**params), assign=True)
             again = _reassign(store, run_id, draw_id, expect, value, opts)
-        except ImportError as exc:  # noqa: BLE001 - reported as a difference
-            diffs.append(f"assignment: cannot be re-run ({exc})")
+        except InputError as exc:
+            # the assignment reads the live target and inspector pools; once a selected target or an
+            # inspector is gone it cannot be re-run — the selection above still stands verified
+            warnings.append(f"assignment not re-derived: the pools changed since the draw ({exc.render('en')})")
         else:
             if again != rec.get("assignment"):
-                diffs.append("assignment: differs from the re-derivation")
-        checked.append("assignment")
+                diffs.append("assignment: differs from the re-derivation (or the inspector pool changed since the draw)")
+            checked.append("assignment")
     # 6. ledger
     try:
         Ledger(store).verify()
     except VerificationError as exc:
         diffs.append(f"ledger: {exc.render('en')}")
     checked.append("ledger")
-    return VerificationReport(path, draw_id, not diffs, tuple(diffs), tuple(checked))
+    return VerificationReport(path, draw_id, not diffs, tuple(diffs), tuple(checked), tuple(warnings))
 
 
 def _reassign(store: Any, run_id: str, draw_id: str, this_selection: dict[str, Any], seed: str,
