@@ -103,47 +103,70 @@ def _base_sql() -> str:
     """
 
 
-def _workload(counts: list[int]) -> dict[str, Any]:
-    if not counts:
-        return {"inspectors": 0, "min": None, "max": None, "mean": None, "stdev": None, "cv": None}
-    n = len(counts)
-    mean = sum(counts) / n
-    var = sum((c - mean) ** 2 for c in counts) / n
-    sd = var ** 0.5
-    return {"inspectors": n, "min": min(counts), "max": max(counts), "mean": round(mean, 4), "stdev": round(sd, 4),
-            "cv": round(sd / mean, 4) if mean else None}
+_EMPTY_WORKLOAD = {"inspectors": 0, "min": None, "max": None, "mean": None, "stdev": None, "cv": None}
+
+#: Per dimension: (relation, key expression) for pairs, tasks, publication entries and assignments.
+_DIMS: dict[str, dict[str, tuple[str, str] | None]] = {
+    "overall": {"pairs": ("_a_pairs", "''"), "tasks": ("_lc_tasks", "''"), "pub": ("_a_pub", "''"),
+                "work": ("_a_work", "''")},
+    "department": {"pairs": ("(SELECT *, unnest(departments) AS k FROM _a_pairs)", "k"),
+                   "tasks": ("(SELECT *, unnest(departments) AS k FROM _lc_tasks)", "k"),
+                   "pub": ("(SELECT *, unnest(departments) AS k FROM _a_pub)", "k"),
+                   "work": ("_a_work", "department")},
+    "prefecture": {"pairs": ("_a_pairs", "prefecture"), "tasks": None, "pub": ("_a_pub", "prefecture"),
+                   "work": ("_a_work", "prefecture")},
+}
 
 
-def _row(store: Store, base: str, pair_filter: str, pub_filter: str, work_filter: str, params: list[Any],
-         by_targets: bool) -> dict[str, Any]:
-    drawn, inspected, problem, status, tasks, joint, linked, joint_t, linked_t = store.execute(f"""{base}
-        SELECT count(*), count(*) FILTER (inspected), count(*) FILTER (problem), count(*) FILTER (status),
+def _grouped(store: Store, dim: str) -> dict[str, dict[str, Any]]:
+    """Every measure for every key of one dimension, a handful of grouped queries."""
+    spec = _DIMS[dim]
+    rel, key = spec["pairs"]  # type: ignore[misc]
+    pairs = {k: v for k, *v in store.execute(f"""
+        SELECT {key} AS k, count(*), count(*) FILTER (inspected), count(*) FILTER (problem), count(*) FILTER (status),
                count(DISTINCT task_id), count(DISTINCT task_id) FILTER (joint),
-               count(DISTINCT task_id) FILTER (credit_linked),
-               count(*) FILTER (joint), count(*) FILTER (credit_linked)
-        FROM pairs WHERE {pair_filter}""", params).fetchone()
-    if not by_targets:  # per department: tasks it takes part in, even before a draw
-        tasks, joint, linked = store.execute(f"""
-            SELECT count(*), count(*) FILTER (joint), count(*) FILTER (credit_linked) FROM _lc_tasks
-            WHERE {pair_filter}""", params).fetchone()
-    measured, on_time = store.execute(f"""{base}
-        SELECT count(*) FILTER (published_on IS NOT NULL OR overdue),
+               count(DISTINCT task_id) FILTER (credit_linked), count(*) FILTER (joint), count(*) FILTER (credit_linked)
+        FROM {rel} GROUP BY 1""").fetchall()}
+    tasks: dict[str, tuple[int, int, int]] = {}
+    if spec["tasks"] is not None:
+        rel, key = spec["tasks"]
+        tasks = {k: (n, j, c) for k, n, j, c in store.execute(f"""
+            SELECT {key} AS k, count(*), count(*) FILTER (joint), count(*) FILTER (credit_linked)
+            FROM {rel} GROUP BY 1""").fetchall()}
+    rel, key = spec["pub"]  # type: ignore[misc]
+    pub = {k: (m, o) for k, m, o in store.execute(f"""
+        SELECT {key} AS k, count(*) FILTER (published_on IS NOT NULL OR overdue),
                count(*) FILTER (published_on IS NOT NULL AND published_on <= due)
-        FROM pub WHERE {pub_filter}""", params).fetchone()
-    counts = [c for (c,) in store.execute(f"""{base}
-        SELECT count(DISTINCT (task_id, uscc)) FROM work WHERE {work_filter} GROUP BY staff_id ORDER BY staff_id""",
-                                          params).fetchall()]
-    wl = _workload(counts)
-    return {
-        "tasks": int(tasks), "drawn": int(drawn), "inspected": int(inspected),
-        "completion": _share(inspected, drawn),
-        "published_or_due": int(measured), "on_time_count": int(on_time), "on_time": _share(on_time, measured),
-        "joint_share": _share(joint_t, drawn) if by_targets else _share(joint, tasks),
-        "credit_linked_share": _share(linked_t, drawn) if by_targets else _share(linked, tasks),
-        "problems": int(problem), "detection_rate": _share(problem, inspected),
-        "status_count": int(status), "status_rate": _share(status, inspected),
-        "inspectors": wl["inspectors"], "workload": wl, "workload_cv": wl["cv"],
-    }
+        FROM {rel} GROUP BY 1""").fetchall()}
+    rel, key = spec["work"]  # type: ignore[misc]
+    work = {k: v for k, *v in store.execute(f"""
+        SELECT k, count(*), min(n), max(n), avg(n), stddev_pop(n) FROM (
+            SELECT {key} AS k, staff_id, count(DISTINCT (task_id, uscc)) AS n FROM {rel} GROUP BY 1, 2)
+        GROUP BY k""").fetchall()}
+    out: dict[str, dict[str, Any]] = {}
+    for k in sorted({*pairs, *tasks, *work} - {None}):
+        drawn, inspected, problem, status, n_tasks, joint, linked, joint_t, linked_t = pairs.get(k, [0] * 9)
+        by_targets = spec["tasks"] is None
+        if not by_targets:
+            n_tasks, joint, linked = tasks.get(k, (0, 0, 0))
+        measured, on_time = pub.get(k, (0, 0))
+        if k in work:
+            n, lo, hi, mean, sd = work[k]
+            wl = {"inspectors": int(n), "min": int(lo), "max": int(hi), "mean": round(mean, 4), "stdev": round(sd, 4),
+                  "cv": round(sd / mean, 4) if mean else None}
+        else:
+            wl = dict(_EMPTY_WORKLOAD)
+        out[k] = {
+            "tasks": int(n_tasks), "drawn": int(drawn), "inspected": int(inspected),
+            "completion": _share(inspected, drawn),
+            "published_or_due": int(measured), "on_time_count": int(on_time), "on_time": _share(on_time, measured),
+            "joint_share": _share(joint_t, drawn) if by_targets else _share(joint, n_tasks),
+            "credit_linked_share": _share(linked_t, drawn) if by_targets else _share(linked, n_tasks),
+            "problems": int(problem), "detection_rate": _share(problem, inspected),
+            "status_count": int(status), "status_rate": _share(status, inspected),
+            "inspectors": wl["inspectors"], "workload": wl, "workload_cv": wl["cv"],
+        }
+    return out
 
 
 def assess(store: Store) -> dict[str, Any]:
@@ -151,29 +174,29 @@ def assess(store: Store) -> dict[str, Any]:
     ``prefectures`` (sorted by code, with names), ``credit_ratios`` (drawn vs required per task and class),
     ``coverage`` (drawn / pool per prefecture) and ``timeliness`` (results by days to publication)."""
     _tables(store)
+    base = _base_sql()
+    registered = ["_lc_tasks", "_lc_due"]
     try:
-        base = _base_sql()
-        overall = _row(store, base, "TRUE", "TRUE", "TRUE", [], by_targets=False)
-        depts = [d for (d,) in store.execute("""
-            SELECT DISTINCT unnest(departments) AS d FROM _lc_tasks
-            UNION SELECT DISTINCT department FROM assignments ORDER BY 1""").fetchall()]
-        departments = []
-        for d in depts:
-            row = _row(store, base, "list_contains(departments, ?)", "list_contains(departments, ?)",
-                       "department = ?", [d], by_targets=False)
-            departments.append({"department": d, **row})
-        prefs = [p for (p,) in store.execute(f"""{base}
-            SELECT DISTINCT prefecture FROM sel WHERE prefecture <> '' ORDER BY 1""").fetchall()]
-        prefectures = []
-        for p in prefs:
-            row = _row(store, base, "prefecture = ?", "prefecture = ?", "prefecture = ?", [p], by_targets=True)
-            prefectures.append({"prefecture": p, "name": XINJIANG_PREFECTURES.get(p, p), **row})
+        for name in ("pairs", "pub", "work"):
+            store.con.register(f"_a_{name}", store.con.sql(f"{base} SELECT * FROM {name}").to_arrow_table())
+            registered.append(f"_a_{name}")
+        overall = _grouped(store, "overall").get("") or _grouped_empty()
+        departments = [{"department": k, **v} for k, v in _grouped(store, "department").items()]
+        prefectures = [{"prefecture": k, "name": XINJIANG_PREFECTURES.get(k, k), **v}
+                       for k, v in _grouped(store, "prefecture").items() if k]
         return {"as_of": clock.today().isoformat(), "overall": overall, "departments": departments,
                 "prefectures": prefectures, "credit_ratios": _credit_ratios(store), "coverage": _coverage(store, base),
                 "timeliness": _timeliness(store)}
     finally:
-        store.con.unregister("_lc_tasks")
-        store.con.unregister("_lc_due")
+        for name in registered:
+            store.con.unregister(name)
+
+
+def _grouped_empty() -> dict[str, Any]:
+    return {"tasks": 0, "drawn": 0, "inspected": 0, "completion": None, "published_or_due": 0, "on_time_count": 0,
+            "on_time": None, "joint_share": None, "credit_linked_share": None, "problems": 0, "detection_rate": None,
+            "status_count": 0, "status_rate": None, "inspectors": 0, "workload": dict(_EMPTY_WORKLOAD),
+            "workload_cv": None}
 
 
 def _credit_ratios(store: Store) -> list[dict[str, Any]]:

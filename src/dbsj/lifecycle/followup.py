@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from dbsj import clock
 from dbsj.lifecycle._context import CURRENT_RESULTS, load_tasks
 from dbsj.lifecycle.publication import due_results
@@ -103,10 +105,16 @@ def run_followup(store: Store, *, rules: Iterable[Any] | None = None,
         return []
     store.con.execute("BEGIN")
     try:
-        for row in new:
-            store.execute("INSERT INTO followups VALUES (?, ?, ?, ?, ?, ?)",
-                          [row["kind"], row["task_id"], row["uscc"], row["department"],
-                           json.dumps({"rule": row["rule"], **row["detail"]}, ensure_ascii=False, sort_keys=True), today])
+        batch = pa.table({  # noqa: F841 - read by DuckDB below
+            "kind": [r["kind"] for r in new], "task_id": [r["task_id"] for r in new], "uscc": [r["uscc"] for r in new],
+            "department": [r["department"] for r in new],
+            "detail": [json.dumps({"rule": r["rule"], **r["detail"]}, ensure_ascii=False, sort_keys=True) for r in new]})
+        store.con.register("_followups_batch", batch)
+        try:
+            store.execute("INSERT INTO followups SELECT kind, task_id, uscc, department, detail::JSON, ?::DATE "
+                          "FROM _followups_batch", [today])
+        finally:
+            store.con.unregister("_followups_batch")
         counts: dict[str, int] = {}
         for row in new:
             counts[row["kind"]] = counts.get(row["kind"], 0) + 1

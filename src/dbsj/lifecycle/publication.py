@@ -17,8 +17,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import re
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,41 +110,27 @@ def due_results(store: Store, *, calendar: WorkdayCalendar | None = None) -> lis
 
 
 def _xlsx_bytes(header: list[str], rows: list[list[str]], when: dt.datetime, title: str) -> bytes:
-    """An XLSX file whose bytes depend only on its content (fixed document dates and zip timestamps)."""
-    import openpyxl
-    from openpyxl.styles import Font
+    """An XLSX file whose bytes depend only on its content: xlsxwriter writes fixed zip timestamps, and the
+    document dates are set to the publication day."""
+    import xlsxwriter
 
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "检查结果"
-    ws.append(header)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(row)
-    for i, h in enumerate(header, start=1):
-        width = max([len(h) * 2] + [len(str(r[i - 1])) * 2 if ord(str(r[i - 1])[:1] or "a") > 255 else len(str(r[i - 1]))
-                                     for r in rows[:200]])
-        ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = min(60, width + 2)
-    naive = when.replace(tzinfo=None)
-    wb.properties.created = naive
-    wb.properties.modified = naive
-    wb.properties.title = title
-    wb.properties.creator = "dbsj"
     raw = io.BytesIO()
-    wb.save(raw)
-    fixed = io.BytesIO()
-    stamp = (max(1980, when.year), when.month, when.day, 0, 0, 0)
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, stamp)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" with the wall clock on save
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + naive.strftime("%Y-%m-%dT%H:%M:%SZ").encode(),
-                              data)
-            dst.writestr(zi, data)
-    return fixed.getvalue()
+    wb = xlsxwriter.Workbook(raw, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                   "strings_to_urls": False})
+    naive = when.replace(tzinfo=None)
+    wb.set_properties({"title": title, "author": "dbsj", "created": naive})
+    ws = wb.add_worksheet("检查结果")
+    bold = wb.add_format({"bold": True})
+    ws.write_row(0, 0, header, bold)
+    for r, row in enumerate(rows, start=1):
+        ws.write_row(r, 0, row)
+    for i, h in enumerate(header):
+        sample = [str(row[i]) for row in rows[:200]]
+        width = max([len(h) * 2] + [sum(2 if ord(ch) > 255 else 1 for ch in v) for v in sample])
+        ws.set_column(i, i, min(60, width + 2))
+    ws.freeze_panes(1, 0)
+    wb.close()
+    return raw.getvalue()
 
 
 def _sha256(path: Path) -> str:
