@@ -70,8 +70,9 @@ def parse_disposition(value: str, where: str | None = None) -> Disposition:
 class _Checker:
     """Validates results against the store; caches what it reads per task."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, bulk: bool) -> None:
         self.store = store
+        self.bulk = bulk
         self.tasks = load_tasks(store)
         self.draws = current_draws(store)
         self.calendar = WorkdayCalendar()
@@ -79,23 +80,31 @@ class _Checker:
         self.today = clock.today()
         self._teams: dict[str, dict[str, list[str]]] = {}
         self._selected: dict[str, set[str]] = {}
-        existing = store.execute(f"SELECT task_id, uscc, item_code, entry_no, result_code, method, disposition, "
-                                 f"inspected_on FROM ({CURRENT_RESULTS})").fetchall()
-        self.current = {(t, u, i): (e, rc, m, d, on) for t, u, i, e, rc, m, d, on in existing}
+        self.current: dict[tuple[str, str, str], tuple] = {}
+        self._loaded: set[tuple[str, str | None]] = set()
 
-    def _load(self, task_id: str) -> None:
-        if task_id in self._teams:
+    def _load(self, task_id: str, uscc: str) -> None:
+        """Read what the checks need: the whole task in bulk mode, else just this target."""
+        scope = (task_id, None if self.bulk else uscc)
+        if scope in self._loaded:
             return
+        self._loaded.add(scope)
         draw_id = self.draws[task_id][0]
-        sel = self.store.execute("SELECT uscc FROM selections WHERE draw_id = ? AND task_id = ?",
-                                 [draw_id, task_id]).fetchall()
-        self._selected[task_id] = {u for (u,) in sel}
-        teams: dict[str, list[str]] = {}
-        for uscc, staff in self.store.execute(
-                "SELECT uscc, staff_id FROM assignments WHERE draw_id = ? AND task_id = ? ORDER BY uscc, staff_id",
-                [draw_id, task_id]).fetchall():
-            teams.setdefault(uscc, []).append(staff)
-        self._teams[task_id] = teams
+        only = "" if self.bulk else " AND uscc = ?"
+        params = [draw_id, task_id] + ([] if self.bulk else [uscc])
+        sel = self.store.execute(f"SELECT uscc FROM selections WHERE draw_id = ? AND task_id = ?{only}", params).fetchall()
+        self._selected.setdefault(task_id, set()).update(u for (u,) in sel)
+        teams = self._teams.setdefault(task_id, {})
+        for u, staff in self.store.execute(
+                f"SELECT uscc, staff_id FROM assignments WHERE draw_id = ? AND task_id = ?{only} ORDER BY uscc, staff_id",
+                params).fetchall():
+            teams.setdefault(u, []).append(staff)
+        rows = self.store.execute(f"""
+            SELECT task_id, uscc, item_code, entry_no, result_code, method, disposition, inspected_on FROM results
+            WHERE task_id = ?{only}
+            QUALIFY row_number() OVER (PARTITION BY task_id, uscc, item_code ORDER BY entry_no DESC) = 1""",
+                                  params[1:]).fetchall()
+        self.current.update({(t, u, i): (e, rc, m, d, on) for t, u, i, e, rc, m, d, on in rows})
 
     def check(self, r: Result, *, correction: bool, where: str | None, seen: dict) -> dict[str, Any]:
         w = where or f"task {r.task_id} / {r.uscc}"
@@ -105,8 +114,8 @@ class _Checker:
                 f"任务 {r.task_id} " + ("尚未抽取检查对象" if known else "不存在于本存储"),
                 f"task {r.task_id} " + ("has no draw yet" if known else "is not in this store"), where=w,
                 hint_zh="先运行 dbsj draw" if known else "检查任务编号", hint_en="run dbsj draw first" if known else "check the task id")
-        self._load(r.task_id)
         uscc = r.uscc.strip().upper()
+        self._load(r.task_id, uscc)
         if uscc not in self._selected[r.task_id]:
             raise ResultError(f"检查对象 {uscc} 未在任务 {r.task_id} 中被抽中，不能录入结果",
                               f"target {uscc} was not drawn in task {r.task_id}; no result can be recorded", where=w,
@@ -237,14 +246,15 @@ def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str) -> 
                        ON CONFLICT DO UPDATE SET active = TRUE, staff_ids = excluded.staff_ids,
                                                  updated_at = excluded.updated_at""", [recorded_at])
         # A correction that moved the inspection date retires the history row of the date it replaced.
-        con.execute(f"""UPDATE history h SET active = FALSE, updated_at = ?::TIMESTAMPTZ
-                        FROM results old WHERE old.entry_no IN (SELECT supersedes FROM results
-                            WHERE entry_no BETWEEN ? AND ? AND supersedes IS NOT NULL)
-                          AND h.uscc = old.uscc AND h.item_code = old.item_code AND h.task_id = old.task_id
-                          AND h.inspected_on = old.inspected_on
-                          AND NOT EXISTS (SELECT 1 FROM ({CURRENT_RESULTS}) cr WHERE cr.uscc = h.uscc
-                              AND cr.item_code = h.item_code AND cr.task_id = h.task_id
-                              AND cr.inspected_on = h.inspected_on)""", [recorded_at, start, entry - 1])
+        if any(c["supersedes"] for c in checked):
+            con.execute(f"""UPDATE history h SET active = FALSE, updated_at = ?::TIMESTAMPTZ
+                            FROM results old WHERE old.entry_no IN (SELECT supersedes FROM results
+                                WHERE entry_no BETWEEN ? AND ? AND supersedes IS NOT NULL)
+                              AND h.uscc = old.uscc AND h.item_code = old.item_code AND h.task_id = old.task_id
+                              AND h.inspected_on = old.inspected_on
+                              AND NOT EXISTS (SELECT 1 FROM ({CURRENT_RESULTS}) cr WHERE cr.uscc = h.uscc
+                                  AND cr.item_code = h.item_code AND cr.task_id = h.task_id
+                                  AND cr.inspected_on = h.inspected_on)""", [recorded_at, start, entry - 1])
         sync_task_states(store, sorted({r.task_id for r in out}))
         con.execute("COMMIT")
     except BaseException:
@@ -262,7 +272,7 @@ def record_result(store: Store, result: Result, *, correction: bool = False) -> 
         draw or in the future, duplicate entry.
     :raises CalendarError: the publication deadline cannot be computed (year with no calendar data).
     """
-    checker = _Checker(store)
+    checker = _Checker(store, bulk=False)
     checked = checker.check(result, correction=correction, where=None, seen={})
     return _write(store, [checked], ledger_mode="each")[0]
 
@@ -270,7 +280,7 @@ def record_result(store: Store, result: Result, *, correction: bool = False) -> 
 def record_results(store: Store, results: Iterable[Result], *, correction: bool = False,
                    source: str = "api") -> list[RecordedResult]:
     """Record many visits at once, all or nothing; one ledger entry (kind ``result.imported``) covers the batch."""
-    checker = _Checker(store)
+    checker = _Checker(store, bulk=True)
     seen: dict = {}
     checked = [checker.check(r, correction=correction, where=None, seen=seen) for r in results]
     if not checked:
@@ -366,7 +376,7 @@ def import_results(store: Store, path: str | Path, *, correction: bool = False) 
             raise ResultError(f"事项 {item} 在同一次检查中出现两次", f"item {item} appears twice in one visit",
                               where=f"{where}:item_code", hint_zh=f"另见 {visit['where']}", hint_en=f"see also {visit['where']}")
         visit["items"][item] = code
-    checker = _Checker(store)
+    checker = _Checker(store, bulk=True)
     seen: dict = {}
     checked = []
     for (task_id, uscc, staff, on, method, disp), v in visits.items():
