@@ -82,6 +82,7 @@ from dbsj.lifecycle import (
     record_result,
     record_results,
     run_followup,
+    simulate_lifecycle,
     sync_task_states,
     task_state,
     task_status,
@@ -163,7 +164,7 @@ __all__ = [
     "RecordedResult", "record_result", "record_results", "import_results", "RESULT_COLUMNS",
     "TaskState", "TASK_STATE_LABELS", "task_state", "advance_task", "sync_task_states", "task_status",
     "PublicationBatch", "PUBLICATION_HEADERS", "publish", "due_results", "publication_deadline", "notice_title",
-    "run_followup", "flagged_targets",
+    "run_followup", "flagged_targets", "simulate_lifecycle",
     "assess", "ASSESSMENT_LABELS", "render_report", "write_report",
     # rules (packs, decision tables, plan checks, event engine)
     "load_rules", "shipped_rules_dir", "RuleSet", "RulePack", "LoadedRule", "check_plan", "CheckReport", "Finding",

@@ -72,3 +72,26 @@ def test_task_cli(tmp_path, pm, capsys):
     assert main(["task", "advance", "--db", str(path), "--task", "T2", "--to", "reviewed", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"task_id": "T2", "state": "reviewed"}
     assert main(["task", "advance", "--db", str(path), "--task", "T1", "--to", "closed"]) == 2
+
+
+def test_simulated_year_is_deterministic_and_passes_every_check(tmp_path, pm):
+    outs = []
+    for run in range(2):
+        with dbsj.Store(":memory:") as s:
+            lcdata.seed(s)
+            dbsj.set_now("2023-12-29T09:00:00")
+            summary = dbsj.simulate_lifecycle(s, tmp_path / f"run{run}", seed="t", skip_share=0.2, late_share=0.3)
+            rows = s.execute("SELECT task_id, uscc, item_code, result_code, inspected_on, staff_id FROM results "
+                             "ORDER BY ALL").fetchall()
+            outs.append((summary, rows, [(b, n) for b, n in s.execute(
+                "SELECT notice_title, entries FROM publications ORDER BY batch_id").fetchall()]))
+            assert dbsj.now().isoformat().startswith("2023-12-29T09:00")  # the clock is restored
+            # only assigned inspectors recorded; results lie between the draw and the clock
+            bad = s.execute("""SELECT count(*) FROM results r WHERE NOT EXISTS (SELECT 1 FROM assignments a
+                               WHERE a.task_id = r.task_id AND a.uscc = r.uscc AND a.staff_id = r.staff_id)
+                               OR r.inspected_on < DATE '2023-03-10' OR r.inspected_on > DATE '2023-12-29'""").fetchone()[0]
+            assert bad == 0
+            assert dbsj.Ledger(s).verify() > 0
+    assert outs[0] == outs[1]
+    summary = outs[0][0]
+    assert 0 < summary["visits"] < 7 and summary["published_entries"] == summary["entries"]

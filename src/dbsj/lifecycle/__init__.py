@@ -17,6 +17,7 @@ from dbsj.lifecycle.results import (
     record_result,
     record_results,
 )
+from dbsj.lifecycle.simulate import simulate_lifecycle
 from dbsj.lifecycle.states import TASK_STATE_LABELS, TaskState, advance_task, sync_task_states, task_state, task_status
 
 __all__ = [
@@ -24,5 +25,5 @@ __all__ = [
     "RecordedResult", "record_result", "record_results", "import_results", "RESULT_COLUMNS",
     "TaskState", "TASK_STATE_LABELS", "task_state", "advance_task", "sync_task_states", "task_status",
     "PublicationBatch", "PUBLICATION_HEADERS", "publish", "due_results", "publication_deadline", "notice_title",
-    "run_followup", "flagged_targets",
+    "run_followup", "flagged_targets", "simulate_lifecycle",
 ]
