@@ -304,7 +304,7 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
 CREATE OR REPLACE TEMP TABLE {table} AS
 WITH l1 AS (
     SELECT *, {', '.join(layer1)} FROM {raw_table}
-), l2 AS (
+), l2 AS MATERIALIZED (  -- parsed once; keeps the plan small (the checks refer to each value often)
     SELECT *, coalesce({norm}, false) AS _norm, {', '.join(layer2)} FROM l1
 ), l3 AS (
     SELECT *, {', '.join(final)} FROM l2
