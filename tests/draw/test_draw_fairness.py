@@ -190,3 +190,13 @@ def test_no_hidden_randomness(tmp_path, monkeypatch, store):
     monkeypatch.setattr(os, "urandom", boom)
     run = dbsj.draw_plan(store, plan({"id": "T1"}), seed="demo", out_dir=out)
     assert run.summary["tasks"]["T1"]["selected"] > 0
+
+
+def test_prefilter_falls_back_when_a_stratum_is_left_short():
+    """Tickets bunched above the threshold (not uniform): the filter keeps too few, the stratum is re-run in full."""
+    con = duckdb.connect()
+    rows = [("s", f"id{i}", "f" + format(i, "063x")) for i in range(2000)] + [("t", "x", "00")]
+    sizes = {"s": (3, 2000), "t": (1, 1)}
+    got = _select(con, rows, sizes, prefilter=True)
+    assert got == _select(con, rows, sizes, prefilter=False)
+    assert [r[1] for r in got if r[0] == "s"] == ["id0", "id1", "id2"]

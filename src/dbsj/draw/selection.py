@@ -4,9 +4,9 @@ The ticket source is a seam: :func:`select_bottom_k` takes any relation with ``s
 columns, so tests can feed it made-up tickets (every ordering of a small pool) and check the selection
 logic exactly, apart from the hash.
 
-With real tickets (uniform hex) a pre-filter keeps only tickets below a per-run threshold chosen so that
-each stratum keeps comfortably more than k candidates (k + 8·√k + 32 expected); a stratum left with fewer
-than k candidates is re-run without the filter. The filter never changes the result — the k smallest
+With real tickets (uniform hex) a pre-filter keeps only tickets below a per-stratum threshold chosen so
+that each stratum keeps comfortably more than k candidates (k + 8·√k + 32 expected); a stratum left with
+fewer than k candidates is re-run without the filter. The filter never changes the result — the k smallest
 tickets of a stratum are always below any threshold that leaves at least k — it only spares the sort.
 """
 
@@ -34,9 +34,13 @@ def _threshold(k: int, n: int) -> str | None:
     if k >= n or n == 0:
         return None
     p = (k + 8 * math.sqrt(k) + 32) / n
-    if p >= 0.25:
+    if p >= 1:
         return None
     return format(min(2**32 - 1, math.ceil(p * 2**32)), "08x")
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def select_bottom_k(con: Any, relation: str, sizes: dict[str, tuple[int, int]], *,
@@ -51,23 +55,25 @@ def select_bottom_k(con: Any, relation: str, sizes: dict[str, tuple[int, int]], 
                         "k": pa.array([k for k, _ in sizes.values()], pa.int64())})
     con.register(_K, k_table)
     try:
-        full = sorted(s for s, (k, n) in sizes.items() if _threshold(k, n) is None) if prefilter else list(sizes)
+        full: set[str] = set() if prefilter else set(sizes)
         while True:
-            limits = [_threshold(k, n) for s, (k, n) in sizes.items() if s not in full]
-            if not prefilter or not limits:
-                candidates, extra = f"SELECT stratum, id, ticket FROM ({relation})", []
+            # per-stratum thresholds as a portable CASE; 'g' sorts after every hex digit (no filter)
+            limits = {s: _threshold(k, n) for s, (k, n) in sorted(sizes.items()) if s not in full}
+            limits = {s: t for s, t in limits.items() if t is not None}
+            if not limits:
+                candidates = f"SELECT stratum, id, ticket FROM ({relation})"
             else:
+                case = " ".join(f"WHEN {_lit(s)} THEN {_lit(t)}" for s, t in limits.items())
                 candidates = (f"SELECT stratum, id, ticket FROM ({relation}) "
-                              f"WHERE ticket < ? OR list_contains(?::VARCHAR[], stratum)")
-                extra = [max(limits), full]
+                              f"WHERE ticket < CASE stratum {case} ELSE 'g' END")
             sql = SELECT_SQL.format(candidates=candidates, k_table=_K) + " ORDER BY c.stratum, rank"
-            rows = con.execute(sql, [*(params or []), *extra]).fetchall()
+            rows = con.execute(sql, list(params or [])).fetchall()
             got: dict[str, int] = {}
             for r in rows:
                 got[r[0]] = got.get(r[0], 0) + 1
-            short = sorted(s for s, (k, _n) in sizes.items() if got.get(s, 0) < k and s not in full)
+            short = {s for s, (k, _n) in sizes.items() if got.get(s, 0) < k and s in limits}
             if not short:
                 return [(s, i, t, int(rank)) for s, i, t, rank in rows]
-            full = sorted(set(full) | set(short))
+            full |= short
     finally:
         con.unregister(_K)
