@@ -134,6 +134,12 @@ class _Relations:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params or [])
         self.created.append(name)
 
+    def _view(self, entity: str, sql: str) -> None:
+        """Large store relations stay where they are: a view, not a copy."""
+        name = self.name(entity)
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        self.created.append(name)
+
     def _arrow(self, entity: str, table: pa.Table) -> None:
         view = self.name(entity) + "_arrow"
         self.con.register(view, table)
@@ -154,15 +160,15 @@ class _Relations:
             self._create("items", empty["items"])
         self._create("item_departments", f"SELECT DISTINCT department FROM {n('items')} WHERE department IS NOT NULL")
         if self._has_table("targets"):
-            self._create("targets", "SELECT uscc, name, entity_kind, status, authority, office, region, industry, "
-                                    "established, credit_class, tags, active FROM targets")
+            self._view("targets", "SELECT uscc, name, entity_kind, status, authority, office, region, industry, "
+                                  "established, credit_class, tags, active FROM targets")
         else:
             self._create("targets", "SELECT NULL::VARCHAR uscc, NULL::VARCHAR name, NULL::VARCHAR entity_kind, "
                                     "NULL::VARCHAR status, NULL::VARCHAR authority, NULL::VARCHAR office, "
                                     "NULL::VARCHAR region, NULL::VARCHAR industry, NULL::DATE established, "
                                     "NULL::VARCHAR credit_class, NULL::VARCHAR[] tags, NULL::BOOLEAN active WHERE FALSE")
         if self._has_table("history"):
-            self._create("history", "SELECT uscc, item_code, inspected_on, task_id FROM history WHERE active")
+            self._view("history", "SELECT uscc, item_code, inspected_on, task_id FROM history WHERE active")
         else:
             self._create("history", "SELECT NULL::VARCHAR uscc, NULL::VARCHAR item_code, NULL::DATE inspected_on, "
                                     "NULL::VARCHAR task_id WHERE FALSE")
@@ -248,8 +254,9 @@ class _Relations:
         return [dict(zip(cols, r)) for r in cur.fetchall()]
 
     def drop(self) -> None:
+        views = {r[0] for r in self.con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
         for name in reversed(self.created):
-            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+            self.con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {name}")
 
 
 def _require_sql(entity: str, require: dict[str, Any], alias: str | None = None) -> tuple[str, list[Any]]:
@@ -332,22 +339,27 @@ def repeat_sql(rel_name: Any, r: RepeatRule) -> tuple[str, list[Any]]:
     wparams: list[Any] = [x for kv in classes for x in kv] + [r.window_days]
     sql = f"""
         WITH plan_tasks AS (SELECT task_id, "end" FROM {n('tasks')}),
-        sel AS (
+        sel AS MATERIALIZED (
             SELECT s.uscc, ti.item_code, coalesce(s.due, pt."end") AS on_date, s.task_id, 1 AS in_plan
             FROM {n('selections')} s JOIN {n('task_items')} ti USING (task_id) JOIN plan_tasks pt USING (task_id)),
-        hist AS (
+        hist_all AS (
             SELECT h.uscc, h.item_code, h.inspected_on AS on_date, h.task_id,
                    CASE WHEN h.task_id IN (SELECT task_id FROM plan_tasks) THEN 1 ELSE 0 END AS in_plan
-            FROM {n('history')} h
-            WHERE NOT EXISTS (SELECT 1 FROM sel x WHERE x.uscc = h.uscc AND x.item_code = h.item_code
-                              AND x.task_id IS NOT DISTINCT FROM h.task_id)),
+            FROM {n('history')} h),
+        -- only (target, item) pairs with an event of this plan can hold a finding: keep whole such partitions
+        keys AS MATERIALIZED (SELECT DISTINCT uscc, item_code FROM sel
+                 UNION SELECT DISTINCT uscc, item_code FROM hist_all WHERE in_plan = 1),
+        hist AS (
+            SELECT h.* FROM hist_all h SEMI JOIN keys k ON k.uscc = h.uscc AND k.item_code = h.item_code
+            -- a result recorded into history is the selection's own inspection, not a second one
+            ANTI JOIN sel x ON x.uscc = h.uscc AND x.item_code = h.item_code AND x.task_id = h.task_id),
         ev AS (SELECT * FROM sel UNION ALL SELECT * FROM hist),
         ordered AS (
             SELECT *, lag(on_date) OVER w AS prev_on, lag(task_id) OVER w AS prev_task, lag(in_plan) OVER w AS prev_in
             FROM ev WINDOW w AS (PARTITION BY uscc, item_code ORDER BY on_date, task_id NULLS FIRST))
         SELECT o.uscc, o.item_code, o.prev_task AS first_task, o.prev_on AS first_on, o.task_id AS second_task,
                o.on_date AS second_on, date_diff('day', o.prev_on, o.on_date) AS days, {window} AS window_days
-        FROM ordered o LEFT JOIN {n('targets')} t ON t.uscc = o.uscc
+        FROM ordered o {"LEFT JOIN " + n('targets') + " t ON t.uscc = o.uscc" if classes else ""}
         WHERE o.prev_on IS NOT NULL AND (o.in_plan = 1 OR o.prev_in = 1)
           AND date_diff('day', o.prev_on, o.on_date) < {window}
         ORDER BY o.uscc, o.item_code, o.on_date, o.task_id"""
