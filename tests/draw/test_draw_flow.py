@@ -319,3 +319,17 @@ def test_cli_commit_and_reveal_with_beacon_file(tmp_path):
     beacon.write_text(json.dumps({"round": v["round"], "signature": v["signature"], "randomness": v["randomness"]}))
     assert main(["draw", "reveal", "--db", str(db), "--beacon", str(beacon), "--out", str(tmp_path / "rec")]) == 0
     assert main(["verify", str(tmp_path / "rec" / "T2.draw.json"), "--db", str(db)]) == 0
+
+
+def test_dice_reveal_before_the_commitment_is_refused(filled, tmp_path):
+    dbsj.commit_draw(filled, _plan(), ["T1"], seed_kind="dice", out_dir=tmp_path / "pub")
+    with pytest.raises(dbsj.DrawError):  # the commitment is published once
+        dbsj.commit_draw(filled, _plan(), ["T1"], seed_kind="dice", out_dir=tmp_path / "pub")
+    dbsj.set_now("2023-05-31T09:00:00")
+    with pytest.raises(dbsj.SeedError):
+        dbsj.reveal_draw(filled, DICE, run_id="XJ2023/run-1", out_dir=tmp_path)
+    dbsj.set_now("2023-06-02T09:00:00")
+    done = dbsj.reveal_draw(filled, DICE, run_id="XJ2023/run-1", out_dir=tmp_path)
+    assert _rec(done.records["T1"])["seed"]["known_before_commitment"] is False
+    with pytest.raises(dbsj.DrawError):  # revealed once only
+        dbsj.reveal_draw(filled, DICE, run_id="XJ2023/run-1", out_dir=tmp_path / "again")

@@ -340,6 +340,12 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
     ids = list(task_ids) if task_ids else [t.id for t in plan.tasks]
     for tid in ids:
         plan.task(tid)
+    if out_dir is not None:
+        existing = [str(p) for tid in ids if (p := Path(out_dir) / f"{_safe(tid)}.commit.json").exists()]
+        if existing:
+            raise DrawError(f"承诺文件已存在，拒绝覆盖: {', '.join(existing)}",
+                            f"commitment file already exists, not overwritten: {', '.join(existing)}",
+                            hint_zh="使用新的输出目录", hint_en="use a new output directory")
     if len(set(ids)) != len(ids):
         raise PlanError("任务编号重复", "a task id is given twice")
     check_plan_references(store, plan, ids)
@@ -496,6 +502,11 @@ def reveal_draw(store: Any, seed: Seed, *, run_id: str | None = None, out_dir: s
         ledger.append("draw.reveal-rejected", rid, {"seed_kind": seed.kind, "error": exc.render("en")})
         raise
     revealed_at = clock.now().replace(microsecond=0)
+    if revealed_at < committed_at_bj:
+        ledger.append("draw.reveal-rejected", rid, {"seed_kind": seed.kind, "error": "reveal before commitment"})
+        raise SeedError(f"揭示时间 {revealed_at.isoformat()} 早于承诺时间 {committed_at_bj.isoformat()}",
+                        f"reveal time {revealed_at.isoformat()} is before the commitment ({committed_at_bj.isoformat()})",
+                        hint_zh="检查系统时钟", hint_en="check the clock")
     seed_section = {"kind": seed.kind, "value": value, "known_before_commitment": bool(one_shot or _known_before),
                     "revealed_at": revealed_at.isoformat(), **seed.section()}
     sections: dict[str, dict[str, Any]] = {}
