@@ -227,3 +227,15 @@ def test_cli_local_pack_changes_the_verdict(tmp_path, write_plan, write_pack, ca
     out = json.loads(capsys.readouterr().out)
     assert [f["rule"] for f in out["findings"]] == ["credit.linked-share"]
     assert out["summary"]["packs"] == ["national", "prov"]
+
+
+def test_overdue_publication_is_flagged_by_the_event_rules(write_plan, good_store):
+    plan = write_plan(GOOD_TASKS)
+    good_store.con.execute(
+        "INSERT INTO results (entry_no, plan_id, task_id, uscc, staff_id, item_code, result_code, method, disposition, "
+        "inspected_on, recorded_at) VALUES (1, 'XJ-2023', 'T1', ?, 'S1', 'SC-A07', '未发现问题', '实地', '无须处置', "
+        "DATE '2023-03-01', TIMESTAMPTZ '2023-03-01 10:00:00+08')", [USCC[0]])
+    report, rules = _check(plan, good_store)  # the clock is 2023-06-01: 20 working days are long past
+    (alert,) = report.by_rule("followup.publication-overdue")
+    assert alert.severity == "warning" and alert.evidence["uscc"] == USCC[0] and alert.evidence["department"] == "市场监管"
+    assert alert.evidence["due"] == "2023-03-29"

@@ -378,7 +378,7 @@ _EVALUATORS = {"coverage": _eval_coverage, "share": _eval_share, "check": _eval_
                "predicate": _eval_predicate, "repeat": _eval_repeat}
 
 
-def _eval_events(rel: _Relations, rules: RuleSet) -> tuple[dict[str, int], list[Finding]]:
+def _eval_events(rel: _Relations, rules: RuleSet, store: Any) -> tuple[dict[str, int], list[Finding]]:
     event_rules = rules.enabled("event")
     counts = {r.id: 0 for r in event_rules}
     if not event_rules or not rel._has_table("results"):
@@ -392,12 +392,13 @@ def _eval_events(rel: _Relations, rules: RuleSet) -> tuple[dict[str, int], list[
         WHERE r.entry_no NOT IN (SELECT supersedes FROM results WHERE supersedes IS NOT NULL)
         ORDER BY r.entry_no""", [])
     by_id = {r.id: r for r in event_rules}
+    events = [{"type": "result", **{k: v for k, v in row.items() if v is not None},
+               "problem": row["result_code"] in PROBLEM_CODES and row["result_code"] not in STATUS_CODES,
+               "status_code": row["result_code"] in STATUS_CODES} for row in rows]
+    events += _publication_events(rel, store)
     findings: list[Finding] = []
     with EventEngine([r.rule for r in event_rules]) as engine:
-        for row in rows:
-            event = {"type": "result", **{k: v for k, v in row.items() if v is not None},
-                     "problem": row["result_code"] in PROBLEM_CODES and row["result_code"] not in STATUS_CODES,
-                     "status_code": row["result_code"] in STATUS_CODES}
+        for event in events:
             for em in engine.post(event):
                 lr = by_id[em.rule]
                 counts[em.rule] += 1
@@ -411,6 +412,24 @@ def _eval_events(rel: _Relations, rules: RuleSet) -> tuple[dict[str, int], list[
                     message_en=f"{en} [rule {lr.id}" + (f"; source: {src}" if src else "") + "]",
                     evidence={k: _jsonable(v) for k, v in ev.items()}, source=lr.rule.source, where=lr.where))
     return counts, findings
+
+
+def _publication_events(rel: _Relations, store: Any) -> list[dict[str, Any]]:
+    """One ``publication`` event per unpublished result of the plan (due date on the working-day calendar)."""
+    if not rel._has_table("publications"):
+        return []
+    from dbsj.errors import DbsjError
+    from dbsj.lifecycle import due_results
+
+    tasks = {r["task_id"]: r["sponsor"] for r in rel.rows(f"SELECT task_id, sponsor FROM {rel.name('tasks')}", [])}
+    try:
+        dues = due_results(store)
+    except DbsjError as exc:
+        rel.notes.append(f"publication deadlines not evaluated: {exc.render('en')}")
+        return []
+    return [{"type": "publication", "task_id": r["task_id"], "uscc": r["uscc"], "item_code": r["item_code"],
+             "due": r["due"].isoformat(), "department": tasks[r["task_id"]], "overdue": bool(r["overdue"])}
+            for r in dues if r["published_on"] is None and r["task_id"] in tasks]
 
 
 def check_plan(plan: Plan | str | Path, store: Any = None, *, rules: RuleSet | None = None,
@@ -443,7 +462,7 @@ def check_plan(plan: Plan | str | Path, store: Any = None, *, rules: RuleSet | N
                     findings.extend(found[:max_findings_per_rule])
                     by_rule[lr.id] = {"kind": lr.kind, "severity": lr.rule.severity,
                                       "status": "fail" if n else "pass", "violations": n}
-            counts, event_findings = _eval_events(rel, rules)
+            counts, event_findings = _eval_events(rel, rules, store)
             for rid, n in counts.items():
                 lr = rules.get(rid)
                 by_rule[rid] = {"kind": "event", "severity": lr.rule.severity, "status": "fail" if n else "pass",
