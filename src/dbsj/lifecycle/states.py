@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from dbsj.errors import InputError
-from dbsj.lifecycle._context import CURRENT_DRAWS, CURRENT_RESULTS, load_tasks
+from dbsj.lifecycle._context import CURRENT_DRAWS, load_tasks
 from dbsj.store.ledger import Ledger
 from dbsj.store.store import Store
 
@@ -51,18 +51,19 @@ _DECIDED = {TaskState.REVIEWED, TaskState.CLOSED}
 
 
 def _facts(store: Store, task_id: str) -> dict[str, int]:
+    # Standing result = the latest entry per (target, item); corrections never add new (target, item) pairs.
     row = store.execute(f"""
-        WITH cd AS ({CURRENT_DRAWS}), cr AS ({CURRENT_RESULTS}),
-        sel AS (SELECT DISTINCT s.uscc FROM selections s JOIN cd USING (draw_id) WHERE cd.task_id = ?),
-        asg AS (SELECT DISTINCT a.uscc FROM assignments a JOIN cd USING (draw_id) WHERE a.task_id = ?)
+        WITH cd AS ({CURRENT_DRAWS}),
+        sel AS MATERIALIZED (SELECT DISTINCT s.uscc FROM selections s JOIN cd USING (draw_id) WHERE s.task_id = ? AND cd.task_id = ?),
+        standing AS MATERIALIZED (SELECT uscc, max(entry_no) AS entry_no FROM results WHERE task_id = ? GROUP BY uscc, item_code)
         SELECT (SELECT count(*) FROM sel),
-               (SELECT count(*) FROM asg),
-               (SELECT count(DISTINCT uscc) FROM cr WHERE task_id = ?),
-               (SELECT count(DISTINCT sel.uscc) FROM sel JOIN cr ON cr.uscc = sel.uscc AND cr.task_id = ?),
-               (SELECT count(*) FROM cr WHERE task_id = ?),
-               (SELECT count(*) FROM cr WHERE task_id = ?
-                  AND entry_no IN (SELECT entry_no FROM publication_entries))
-    """, [task_id] * 6).fetchone()
+               (SELECT count(DISTINCT a.uscc) FROM assignments a JOIN cd USING (draw_id)
+                 WHERE a.task_id = ? AND cd.task_id = ?),
+               (SELECT count(DISTINCT uscc) FROM standing),
+               (SELECT count(*) FROM sel WHERE uscc IN (SELECT uscc FROM standing)),
+               (SELECT count(*) FROM standing),
+               (SELECT count(*) FROM standing WHERE entry_no IN (SELECT entry_no FROM publication_entries))
+    """, [task_id] * 5).fetchone()
     keys = ("selected", "assigned", "with_results", "selected_with_results", "results", "published")
     return dict(zip(keys, (int(v) for v in row), strict=True))
 
