@@ -133,6 +133,16 @@ def _xlsx_bytes(header: list[str], rows: list[list[str]], when: dt.datetime, tit
     return raw.getvalue()
 
 
+def _json_doc(header: dict[str, Any], entries: list[dict[str, Any]]) -> str:
+    """The batch as JSON with one entity per line: readable, diffable, and written by the C encoder."""
+    def dump(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+
+    head = dump(header)[:-1]
+    body = ",\n".join(dump(e) for e in entries)
+    return f"{head}, \"entries\": [\n{body}\n]}}\n"
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -217,9 +227,8 @@ def publish(store: Store, out_dir: str | Path, *, authority: str | None = None, 
         Path(files["csv"]).write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))
         Path(files["xlsx"]).write_bytes(_xlsx_bytes(header, table, when, title))
         doc = {"notice": title, "authority": auth, "year": year, "number": number, "published_on": today.isoformat(),
-               "ledger_head": head, "deadline_workdays": days,
-               "entries": [entities[k] for k in sorted(entities)]}
-        Path(files["json"]).write_text(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+               "ledger_head": head, "deadline_workdays": days}
+        Path(files["json"]).write_text(_json_doc(doc, [entities[k] for k in sorted(entities)]), encoding="utf-8")
         batch_id = stem
         entry = ledger.append("publication.batch", batch_id, {
             "notice": title, "authority": auth, "year": year, "number": number, "published_on": today.isoformat(),
