@@ -136,6 +136,7 @@ from dbsj.draw import (
     share_commitment,
     ticket,
     verify_record,
+    verify_records,
 )
 
 __version__ = "0.1.0"
@@ -173,7 +174,7 @@ __all__ = [
     # assignment (inspectors to visits)
     "assign_visits", "AssignmentOptions", "AssignmentOutcome", "RECUSAL_REASONS", "assignment_ticket",
     # draws (commit then chance, selection, records, verification, sampling)
-    "draw_plan", "draw_task", "commit_draw", "reveal_draw", "DrawOptions", "DrawRun", "verify_record",
+    "draw_plan", "draw_task", "commit_draw", "reveal_draw", "DrawOptions", "DrawRun", "verify_record", "verify_records",
     "VerificationReport", "export_draw_pool", "public_record", "sample_ids", "ticket", "sample_size", "set_digest",
     "BeaconSeed", "SharesSeed", "DiceSeed", "DemoSeed", "share_commitment", "DRAW_ALGORITHM", "RIVEST_ALGORITHM",
 ]

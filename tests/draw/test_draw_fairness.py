@@ -52,7 +52,8 @@ def test_every_unit_and_every_k_set_exactly_equally_likely(n):
     con = duckdb.connect()
     ids = [f"u{i}" for i in range(n)]
     perms = list(itertools.permutations(range(n)))
-    for k in range(0, n + 1):
+    # N = 7 has 5040 orders: every k for N ≤ 6, a spread of k for 7 (the prefix test covers k-to-k consistency)
+    for k in (range(0, n + 1) if n < 7 else (1, 3, 6)):
         unit, ksets = Counter(), Counter()
         # one query per order is too slow for 7! × 8; put every order in its own stratum instead
         rows, sizes = [], {}

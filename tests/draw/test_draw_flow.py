@@ -59,6 +59,9 @@ def test_draw_writes_records_that_verify(filled, tmp_path):
     for tid in ("T1", "T2"):
         report = dbsj.verify_record(filled, tmp_path / f"{tid}.draw.json")
         assert report.ok, report.differences
+        assert "assignment" in report.checked
+    both = dbsj.verify_records(filled, [tmp_path / "T1.draw.json", tmp_path / "T2.draw.json"])
+    assert [r.ok for r in both] == [True, True] and all("assignment" in r.checked for r in both)
     # every attempt and outcome on the ledger, chain intact
     kinds = [e.kind for e in dbsj.Ledger(filled).entries()]
     assert kinds.count("draw.commit") == 2 and kinds.count("draw.reveal") == 2
@@ -101,6 +104,11 @@ def test_hand_edited_record_is_caught(filled, tmp_path):
     path.write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
     report = dbsj.verify_record(filled, path)
     assert not report.ok and any("rank 1" in d for d in report.differences)
+    # an edited team is caught too
+    rec2 = _rec(tmp_path / "T2.draw.json")
+    rec2["assignment"]["visits"][0]["team"][0]["staff_id"] = "someone-else"
+    (tmp_path / "T2.draw.json").write_text(json.dumps(rec2, ensure_ascii=False), encoding="utf-8")
+    assert any(d.startswith("assignment") for d in dbsj.verify_record(filled, tmp_path / "T2.draw.json").differences)
 
 
 def test_hand_edited_quota_is_caught(filled, tmp_path):

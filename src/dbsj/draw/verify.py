@@ -22,7 +22,7 @@ from dbsj.store.digest import SET_DIGEST_SQL
 from dbsj.store.ledger import Ledger
 from dbsj.verifier import canonical_json, sample_size, seed_value
 
-__all__ = ["VerificationReport", "verify_record", "export_draw_pool"]
+__all__ = ["VerificationReport", "verify_record", "verify_records", "export_draw_pool"]
 
 
 @attrs.frozen(slots=True)
@@ -73,7 +73,14 @@ def _first_difference(expect: dict[str, Any], got: dict[str, Any]) -> list[str]:
     return out
 
 
-def verify_record(store: Any, record: str | Path, *, options: DrawOptions | None = None) -> VerificationReport:
+def verify_records(store: Any, records: list[str | Path], *, options: DrawOptions | None = None) -> list[VerificationReport]:
+    """:func:`verify_record` for several records; the assignment of a run is re-derived once for all its records."""
+    cache: dict[Any, Any] = {}
+    return [verify_record(store, r, options=options, _cache=cache) for r in records]
+
+
+def verify_record(store: Any, record: str | Path, *, options: DrawOptions | None = None,
+                  _cache: dict[Any, Any] | None = None) -> VerificationReport:
     """Re-derive a record from the store. Returns a report; never raises for a mismatch (see
     :meth:`VerificationReport.raise_for_differences`)."""
     options = options or DrawOptions()
@@ -148,7 +155,7 @@ def verify_record(store: Any, record: str | Path, *, options: DrawOptions | None
             from dbsj.draw.assignment import AssignmentOptions
 
             opts = attrs.evolve(options, assignment=AssignmentOptions(**params), assign=True)
-            again = _reassign(store, run_id, draw_id, expect, value, opts)
+            again = _reassign(store, run_id, draw_id, expect, value, opts, _cache)
         except InputError as exc:
             # the assignment reads the live target and inspector pools; once a selected target or an
             # inspector is gone it cannot be re-run — the selection above still stands verified
@@ -167,9 +174,14 @@ def verify_record(store: Any, record: str | Path, *, options: DrawOptions | None
 
 
 def _reassign(store: Any, run_id: str, draw_id: str, this_selection: dict[str, Any], seed: str,
-              options: DrawOptions) -> dict[str, Any]:
+              options: DrawOptions, cache: dict[Any, Any] | None = None) -> dict[str, Any]:
     from dbsj.draw.engine import _assignment_sections
 
+    key = (run_id, seed, repr(options.assignment))
+    if cache is not None and key in cache:
+        per_task, task_of, selections = cache[key]
+        if selections.get(draw_id) == _sha(this_selection):
+            return per_task[task_of[draw_id]]
     rows = store.execute("SELECT d.draw_id, d.task_id, d.plan_id, d.summary FROM draws d WHERE d.run_id = ? "
                          "AND d.status IN ('drawn', 'superseded') ORDER BY d.draw_id", [run_id]).fetchall()
     sections: dict[str, dict[str, Any]] = {}
@@ -185,6 +197,9 @@ def _reassign(store: Any, run_id: str, draw_id: str, this_selection: dict[str, A
     plan = _stored_plan(store, plan_id)
     _outcome, per_task = _assignment_sections(store, plan, run_id, seed, sections, options)
     task_of = {did: tid for did, tid, _p, _s in rows}
+    if cache is not None:
+        # only the re-derived selections may stand in for a later record of the same run
+        cache[key] = (per_task, task_of, {did: _sha(sections[tid]) for did, tid, _p, _s in rows})
     return per_task[task_of[draw_id]]
 
 
