@@ -43,6 +43,7 @@ def test_metrics_are_exact(seeded, tmp_path):
     prefs = {r["prefecture"]: r for r in a["prefectures"]}
     assert set(prefs) == {"650100", "650200", "654000", "659001"}  # 6590xx stand alone
     assert prefs["650100"]["name"] == "乌鲁木齐市" and prefs["650100"]["drawn"] == 3
+    assert prefs["659001"]["name"] == "石河子市"
     ratios = {(r["task_id"], r["credit_class"]): r for r in a["credit_ratios"]}
     assert set(k[0] for k in ratios) == {"T1"}  # T2 is not credit-linked
     assert ratios[("T1", "D")]["eligible"] == 2 and ratios[("T1", "D")]["drawn"] == 1

@@ -23,9 +23,9 @@ from typing import Any
 import pyarrow as pa
 
 from dbsj import clock
-from dbsj.lifecycle._context import CURRENT_DRAWS, CURRENT_RESULTS, load_tasks
+from dbsj.lifecycle._context import CURRENT_DRAWS, CURRENT_RESULTS, load_tasks, prefecture_name
 from dbsj.lifecycle.publication import due_results
-from dbsj.models.vocab import PROBLEM_CODES, STATUS_CODES, XINJIANG_PREFECTURES
+from dbsj.models.vocab import PROBLEM_CODES, STATUS_CODES
 from dbsj.store.store import Store
 
 __all__ = ["assess", "ASSESSMENT_LABELS"]
@@ -182,7 +182,7 @@ def assess(store: Store) -> dict[str, Any]:
             registered.append(f"_a_{name}")
         overall = _grouped(store, "overall").get("") or _grouped_empty()
         departments = [{"department": k, **v} for k, v in _grouped(store, "department").items()]
-        prefectures = [{"prefecture": k, "name": XINJIANG_PREFECTURES.get(k, k), **v}
+        prefectures = [{"prefecture": k, "name": prefecture_name(k), **v}
                        for k, v in _grouped(store, "prefecture").items() if k]
         return {"as_of": clock.today().isoformat(), "overall": overall, "departments": departments,
                 "prefectures": prefectures, "credit_ratios": _credit_ratios(store), "coverage": _coverage(store, base),
@@ -232,7 +232,7 @@ def _coverage(store: Store, base: str) -> list[dict[str, Any]]:
         SELECT coalesce(pool.prefecture, drawn.prefecture) AS p, coalesce(pool.n, 0), coalesce(drawn.n, 0)
         FROM pool FULL JOIN drawn USING (prefecture) WHERE coalesce(pool.prefecture, drawn.prefecture) <> ''
         ORDER BY 1""").fetchall()
-    return [{"prefecture": p, "name": XINJIANG_PREFECTURES.get(p, p), "pool": int(pool), "drawn": int(drawn),
+    return [{"prefecture": p, "name": prefecture_name(p), "pool": int(pool), "drawn": int(drawn),
              "coverage": _share(drawn, pool)} for p, pool, drawn in rows]
 
 

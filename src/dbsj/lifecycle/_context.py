@@ -77,3 +77,19 @@ def prefecture_of(region: str | None) -> str:
     if region.startswith("6590"):
         return region[:6]
     return region[:4] + "00"
+
+
+#: County-level cities directly under the autonomous region (GB/T 2260 6590xx): they stand alone as prefectures.
+COUNTY_LEVEL_CITIES: dict[str, str] = {
+    "659001": "石河子市", "659002": "阿拉尔市", "659003": "图木舒克市", "659004": "五家渠市", "659005": "北屯市",
+    "659006": "铁门关市", "659007": "双河市", "659008": "可克达拉市", "659009": "昆玉市", "659010": "胡杨河市",
+    "659011": "新星市", "659012": "白杨市",
+}
+
+
+def prefecture_name(code: str) -> str:
+    """The Chinese name of a prefecture code (Xinjiang's 14 regions and its county-level cities), else the code."""
+    from dbsj.models.vocab import XINJIANG_PREFECTURES
+
+    return XINJIANG_PREFECTURES.get(code) or COUNTY_LEVEL_CITIES.get(code) or code
+
