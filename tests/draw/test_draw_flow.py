@@ -341,3 +341,13 @@ def test_dice_reveal_before_the_commitment_is_refused(filled, tmp_path):
     assert _rec(done.records["T1"])["seed"]["known_before_commitment"] is False
     with pytest.raises(dbsj.DrawError):  # revealed once only
         dbsj.reveal_draw(filled, DICE, run_id="XJ2023/run-1", out_dir=tmp_path / "again")
+
+
+def test_blank_target_id_in_pool_is_refused(filled, tmp_path):
+    row = dd.targets(1, start=900)[0]
+    dd.insert(filled, "targets", [{**row, "uscc": ""}])
+    with pytest.raises(dbsj.DrawError, match="empty or padded"):
+        dbsj.set_language("en")
+        dbsj.draw_plan(filled, dd.plan({"id": "T1"}), seed="x", out_dir=tmp_path)
+    assert not (tmp_path / "T1.draw.json").exists()
+    assert filled.execute("SELECT count(*) FROM draw_eligible").fetchall()[0][0] == 0
