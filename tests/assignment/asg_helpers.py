@@ -121,11 +121,16 @@ def expected_visits(pl: dbsj.Plan, sel: pa.Table, store: dbsj.Store, team_min: i
     return visits
 
 
+def all_pools(store: dbsj.Store) -> dict[str, list[dict[str, Any]]]:
+    return {k: pool_rows(store, k) for k in ("targets", "inspectors", "history")}
+
+
 def eligible(store: dbsj.Store, visit: dict[str, Any], department: str, options: dbsj.AssignmentOptions,
-             plugin_excluded: set[tuple[str, str]] = frozenset()) -> list[str]:
+             plugin_excluded: set[tuple[str, str]] = frozenset(), pools: dict[str, Any] | None = None) -> list[str]:
     """Staff ids allowed on ``visit`` for ``department`` by every rule, checked one pair at a time."""
-    tgt = next(t for t in pool_rows(store, "targets") if t["uscc"] == visit["uscc"])
-    hist = [h for h in pool_rows(store, "history") if h["uscc"] == visit["uscc"]]
+    pools = pools or all_pools(store)
+    tgt = next(t for t in pools["targets"] if t["uscc"] == visit["uscc"])
+    hist = [h for h in pools["history"] if h["uscc"] == visit["uscc"]]
     last: set[str] = set()
     if hist and options.last_inspector_recusal:
         latest = max(h["inspected_on"] for h in hist)
@@ -133,7 +138,7 @@ def eligible(store: dbsj.Store, visit: dict[str, Any], department: str, options:
             if h["inspected_on"] == latest:
                 last.update(h["staff_ids"] or [])
     out = []
-    for i in pool_rows(store, "inspectors"):
+    for i in pools["inspectors"]:
         ok = (i["department"] == department
               and prefecture(i["region"]) == prefecture(tgt["region"])
               and (i["status"] or "在岗") == "在岗"
@@ -152,6 +157,7 @@ def check_outcome(store: dbsj.Store, pl: dbsj.Plan, sel: pa.Table, outcome: dbsj
                   options: dbsj.AssignmentOptions, plugin_excluded: set[tuple[str, str]] = frozenset()) -> None:
     """Assert every rule on every assigned visit, and that only visits listed as short lack a team."""
     visits = expected_visits(pl, sel, store, options.team_min)
+    pools = all_pools(store)
     rows = outcome.assignments.to_pylist()
     by_visit: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -174,7 +180,7 @@ def check_outcome(store: dbsj.Store, pl: dbsj.Plan, sel: pa.Table, outcome: dbsj
         assert dict(per_dept) == v["needs"], (vid, dict(per_dept), v["needs"])
         assert len(team) >= options.team_min
         for staff, dept in team.items():
-            assert staff in eligible(store, v, dept, options, plugin_excluded), (vid, staff, dept)
+            assert staff in eligible(store, v, dept, options, plugin_excluded, pools), (vid, staff, dept)
             load[staff] += 1
         # every task of the visit gets a row for each member of its departments
         for tid in v["tasks"]:
@@ -195,11 +201,12 @@ def brute_force_feasible(store: dbsj.Store, pl: dbsj.Plan, sel: pa.Table, option
                          cap: int | None) -> bool:
     """Does any assignment meet every rule and the cap? Exhaustive search over teams, visit by visit."""
     visits = list(expected_visits(pl, sel, store, options.team_min).values())
+    pools = all_pools(store)
     choices = []
     for v in visits:
         per_dept = []
         for d, k in sorted(v["needs"].items()):
-            per_dept.append(list(itertools.combinations(eligible(store, v, d, options), k)))
+            per_dept.append(list(itertools.combinations(eligible(store, v, d, options, pools=pools), k)))
         choices.append([sum(combo, ()) for combo in itertools.product(*per_dept)])
 
     def go(idx: int, load: Counter[str]) -> bool:

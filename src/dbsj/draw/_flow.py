@@ -49,7 +49,7 @@ def solve_group(demands: Sequence[int], candidates: Sequence[Sequence[int]], *, 
     """Solve one group. ``candidates[k]`` holds inspector numbers (any non-negative ints) in ticket order."""
     n = len(demands)
     teams: list[list[int]] = [[] for _ in range(n)]
-    load: dict[int, int] = {}
+    load = [0] * (max((max(c) for c in candidates if c), default=-1) + 1)
     holders: dict[int, dict[int, None]] = {}  # inspector -> nodes holding it, insertion-ordered
 
     # 1. greedy in ticket order
@@ -60,9 +60,9 @@ def solve_group(demands: Sequence[int], candidates: Sequence[Sequence[int]], *, 
             continue
         team = teams[k]
         for i in candidates[k]:
-            if load.get(i, 0) < cap and i not in team:
+            if load[i] < cap and i not in team:
                 team.append(i)
-                load[i] = load.get(i, 0) + 1
+                load[i] += 1
                 holders.setdefault(i, {})[k] = None
                 need -= 1
                 if not need:
@@ -113,7 +113,7 @@ def _cap_bound(k: int, candidates: Sequence[Sequence[int]], teams: list[list[int
     return any(i not in team for i in candidates[k])
 
 
-def _search(u: int, candidates: Sequence[Sequence[int]], teams: list[list[int]], load: dict[int, int],
+def _search(u: int, candidates: Sequence[Sequence[int]], teams: list[list[int]], load: list[int],
             holders: dict[int, dict[int, None]], cap: int, dead: set[int]) -> tuple[list[int], list[int]] | None:
     """Breadth-first search for an augmenting path from short node ``u``.
 
@@ -128,7 +128,8 @@ def _search(u: int, candidates: Sequence[Sequence[int]], teams: list[list[int]],
     def free_candidate(x: int) -> int:
         team = teams[x]
         for i in candidates[x]:
-            if i not in team and i not in reached_from and i not in dead and load.get(i, 0) < cap:
+            # most candidates are at their cap: test that first
+            if load[i] < cap and i not in team and i not in reached_from and i not in dead:
                 return i
         return -1
 
@@ -167,12 +168,11 @@ def _search(u: int, candidates: Sequence[Sequence[int]], teams: list[list[int]],
     return None
 
 
-def _apply(nodes: list[int], takes: list[int], teams: list[list[int]], load: dict[int, int],
+def _apply(nodes: list[int], takes: list[int], teams: list[list[int]], load: list[int],
            holders: dict[int, dict[int, None]]) -> None:
     """Apply an augmenting path: ``nodes[j]`` takes ``takes[j]``, which ``nodes[j + 1]`` gives up; the last
     inspector taken was below its cap (its load grows by one), every other one only changes hands."""
-    free = takes[-1]
-    load[free] = load.get(free, 0) + 1
+    load[takes[-1]] += 1
     for j, node in enumerate(nodes):
         team = teams[node]
         if j:

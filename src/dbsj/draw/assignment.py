@@ -251,14 +251,17 @@ def _assign(store: Any, *, plan: Any, draw_id: str, selections: pa.Table, seed: 
                 ("visit_id", pa.string()), ("task_id", pa.string()), ("uscc", pa.string()), ("staff_id", pa.string()),
                 ("department", pa.string()), ("due", pa.date32())]))
 
+        # one row per excluded inspector (not on duty) or inspector–target pair and reason; integer keys sort
+        # the same way as the ids they rank (tid by uscc, idx by staff id)
         temp("excluded", f"""
-            SELECT staff_id, NULL::VARCHAR AS uscc, 'not_on_duty' AS reason FROM {_T}off_duty
+            SELECT idx, NULL::BIGINT AS tid, 'not_on_duty' AS reason FROM {_T}insp WHERE NOT on_duty
             UNION
-            SELECT i.staff_id, n.uscc, p.reason FROM {_T}pairs p JOIN {_T}nodes n USING (node) JOIN {_T}insp i USING (idx)
-            WHERE p.reason IS NOT NULL""")
-        exclusion_rows = _arrow(con, f"SELECT staff_id, uscc, reason FROM {_T}excluded "
-                                     f"ORDER BY reason, uscc NULLS FIRST, staff_id").cast(pa.schema([
-                                         ("staff_id", pa.string()), ("uscc", pa.string()), ("reason", pa.string())]))
+            SELECT p.idx, n.tid, p.reason FROM {_T}pairs p JOIN {_T}nodes n USING (node) WHERE p.reason IS NOT NULL""")
+        exclusion_rows = _arrow(con, f"""
+            SELECT i.staff_id, v.uscc, x.reason FROM {_T}excluded x JOIN {_T}insp i USING (idx)
+            LEFT JOIN (SELECT DISTINCT tid, uscc FROM {_T}visits) v ON v.tid = x.tid
+            ORDER BY x.reason, x.tid NULLS FIRST, x.idx""").cast(pa.schema([
+                ("staff_id", pa.string()), ("uscc", pa.string()), ("reason", pa.string())]))
         exclusions = {r: int(c) for r, c in con.execute(
             f"SELECT reason, count(*) FROM {_T}excluded GROUP BY 1 ORDER BY 1").fetchall()}
 
@@ -376,7 +379,6 @@ def _build_pairs(con: Any, temp: Callable[..., None], options: AssignmentOptions
         JOIN (SELECT DISTINCT gid, prefecture, department FROM {_T}nodes) g
           ON g.prefecture = {_prefecture('i.region')} AND g.department = i.department
         WHERE i.active AND i.region IS NOT NULL""")
-    temp("off_duty", f"SELECT staff_id FROM {_T}insp WHERE NOT on_duty")
     # scope: per distinct item set of a department, the inspectors whose scope covers it (empty scope covers none)
     temp("scope_ok", f"""
         SELECT s.iset, i.idx FROM (SELECT DISTINCT iset, department, items FROM {_T}nodes) s
@@ -493,7 +495,7 @@ def _candidates(con: Any, register: Callable[[str, pa.Table], None], temp: Calla
     if ticket_source is None:
         prefix = (_field(ALGORITHM) + _field(seed)).decode("utf-8")
         temp("cand", f"""SELECT p.node, p.idx FROM {_T}pairs p JOIN {_T}nodes n USING (node) JOIN {_T}insp i USING (idx)
-                         WHERE p.reason IS NULL ORDER BY p.node, sha256(? || n.vpart || i.spart), i.staff_id""",
+                         WHERE p.reason IS NULL ORDER BY p.node, sha256(? || n.vpart || i.spart), p.idx""",
              [prefix])
     else:
         pairs = _arrow(con, f"""SELECT p.node, p.idx, n.visit_id, n.uscc, i.staff_id FROM {_T}pairs p
@@ -503,7 +505,7 @@ def _candidates(con: Any, register: Callable[[str, pa.Table], None], temp: Calla
         if len(tickets) != pairs.num_rows:
             raise InputError("票号来源返回的数量不对", "ticket source returned the wrong number of tickets")
         register("tickets", pairs.append_column("ticket", pa.array([str(t) for t in tickets], pa.string())))
-        temp("cand", f"SELECT node, idx FROM {_T}tickets ORDER BY node, ticket, staff_id")
+        temp("cand", f"SELECT node, idx FROM {_T}tickets ORDER BY node, ticket, idx")
     n_nodes = con.execute(f"SELECT count(*) FROM {_T}nodes").fetchall()[0][0]
     nodes = _int_column(con, f"SELECT node FROM {_T}cand")
     inspectors = _int_column(con, f"SELECT idx FROM {_T}cand")
