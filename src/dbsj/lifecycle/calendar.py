@@ -41,6 +41,7 @@ class WorkdayCalendar:
         self.plugins = plugins
         self._years = chinese_calendar_years()
         self._cache: dict[dt.date, bool] = {}
+        self._added: dict[tuple[dt.date, int], dt.date] = {}
 
     @property
     def builtin_years(self) -> tuple[int, int]:
@@ -87,11 +88,15 @@ class WorkdayCalendar:
         """
         if n < 0:
             raise ValueError("n must be >= 0")
+        found = self._added.get((day, n))
+        if found is not None:
+            return found
         current, left = day, n
         while left:
             current += dt.timedelta(days=1)
             if self.is_workday(current):
                 left -= 1
+        self._added[(day, n)] = current
         return current
 
     def workdays_between(self, start: dt.date, end: dt.date) -> int:

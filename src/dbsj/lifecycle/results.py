@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -174,6 +172,11 @@ class _Checker:
                 "plan_id": self.draws[r.task_id][1]}
 
 
+#: The text of one result entry hashed into a batch's ledger digest (SQL over ``results``).
+_ENTRY_TEXT = ("concat_ws(chr(31), entry_no, plan_id, task_id, uscc, staff_id, item_code, result_code, method, "
+               "disposition, inspected_on, coalesce(supersedes::VARCHAR, ''), record_no, coalesce(note, ''))")
+
+
 def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str) -> list[RecordedResult]:
     from dbsj.lifecycle.states import sync_task_states
 
@@ -183,32 +186,27 @@ def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str) -> 
     con.execute("BEGIN")
     try:
         start = con.execute("SELECT coalesce(max(entry_no), 0) FROM results").fetchone()[0] + 1
-        cols: dict[str, list[Any]] = {k: [] for k in (
-            "entry_no", "plan_id", "task_id", "uscc", "staff_id", "item_code", "result_code", "method", "disposition",
-            "inspected_on", "recorded_at", "supersedes", "record_no", "note", "ledger_seq")}
-        hist: dict[str, list[Any]] = {k: [] for k in ("uscc", "item_code", "inspected_on", "task_id", "staff_ids")}
+        rows: list[tuple] = []
         out: list[RecordedResult] = []
         entry = start
         for c in checked:
             r: Result = c["result"]
-            nos = []
+            first, uscc, plan_id, sup = entry, c["uscc"], c["plan_id"], c["supersedes"]
+            method, disp = r.method.value, r.disposition.value
             for item in sorted(r.items):
-                for k, v in (("entry_no", entry), ("plan_id", c["plan_id"]), ("task_id", r.task_id), ("uscc", c["uscc"]),
-                             ("staff_id", r.staff_id), ("item_code", item), ("result_code", r.items[item].value),
-                             ("method", r.method.value), ("disposition", r.disposition.value),
-                             ("inspected_on", r.inspected_on), ("recorded_at", recorded_at),
-                             ("supersedes", c["supersedes"].get(item)), ("record_no", None), ("note", r.note),
-                             ("ledger_seq", None)):
-                    cols[k].append(v)
-                for k, v in (("uscc", c["uscc"]), ("item_code", item), ("inspected_on", r.inspected_on),
-                             ("task_id", r.task_id), ("staff_ids", c["team"])):
-                    hist[k].append(v)
-                nos.append(entry)
+                rows.append((entry, plan_id, r.task_id, uscc, r.staff_id, item, r.items[item].value, method, disp,
+                             r.inspected_on, recorded_at, sup.get(item), first, r.note, None))
                 entry += 1
-            cols["record_no"][-len(nos):] = [nos[0]] * len(nos)
-            out.append(RecordedResult(r.task_id, c["uscc"], tuple(nos), c["due"], tuple(sorted(c["supersedes"].values()))))
+            out.append(RecordedResult(r.task_id, uscc, tuple(range(first, entry)), c["due"], tuple(sorted(sup.values()))))
+        names = ("entry_no", "plan_id", "task_id", "uscc", "staff_id", "item_code", "result_code", "method",
+                 "disposition", "inspected_on", "recorded_at", "supersedes", "record_no", "note", "ledger_seq")
+        cols: dict[str, list[Any]] = dict(zip(names, (list(col) for col in zip(*rows)), strict=True))
+        teams = [c["team"] for c in checked for _ in c["result"].items]
+        hist = {"uscc": cols["uscc"], "item_code": cols["item_code"], "inspected_on": cols["inspected_on"],
+                "task_id": cols["task_id"], "staff_ids": teams}
         ledger = Ledger(store)
         if ledger_mode == "each":
+            seq_of: dict[int, int] = {}
             for rec, c in zip(out, checked, strict=True):
                 r = c["result"]
                 e = ledger.append("result.recorded", r.task_id, {
@@ -216,19 +214,8 @@ def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str) -> 
                     "items": {k: v.value for k, v in sorted(r.items.items())}, "method": r.method.value,
                     "disposition": r.disposition.value, "inspected_on": r.inspected_on.isoformat(),
                     "supersedes": list(rec.corrected)})
-                for i, no in enumerate(cols["entry_no"]):
-                    if no in rec.entry_nos:
-                        cols["ledger_seq"][i] = e.seq
-        else:
-            digest = hashlib.sha256()
-            for i in range(n_rows):
-                digest.update(json.dumps([str(cols[k][i]) for k in cols if k not in ("recorded_at", "ledger_seq")],
-                                         ensure_ascii=False).encode("utf-8"))
-            e = ledger.append("result.imported", ledger_mode, {
-                "source": ledger_mode, "visits": len(out), "entries": n_rows,
-                "first_entry": start, "last_entry": entry - 1, "sha256": digest.hexdigest(),
-                "tasks": sorted({r.task_id for r in out})})
-            cols["ledger_seq"] = [e.seq] * n_rows
+                seq_of.update({no: e.seq for no in rec.entry_nos})
+            cols["ledger_seq"] = [seq_of[no] for no in cols["entry_no"]]
         schema = pa.schema([("entry_no", pa.int64()), ("plan_id", pa.string()), ("task_id", pa.string()),
                             ("uscc", pa.string()), ("staff_id", pa.string()), ("item_code", pa.string()),
                             ("result_code", pa.string()), ("method", pa.string()), ("disposition", pa.string()),
@@ -237,6 +224,16 @@ def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str) -> 
                             ("ledger_seq", pa.int64())])
         _results_batch = pa.Table.from_pydict(cols, schema=schema)  # noqa: F841 - read by DuckDB below
         con.execute("INSERT INTO results SELECT * FROM _results_batch")
+        if ledger_mode != "each":
+            # One ledger entry for the batch, carrying a SHA-256 over its entries (fields joined by U+001F, rows
+            # by U+001E, in entry order; recorded_at and ledger_seq left out), so the batch can be re-checked in SQL.
+            digest = con.execute(f"SELECT sha256(string_agg({_ENTRY_TEXT}, chr(30) ORDER BY entry_no)) FROM results "
+                                 "WHERE entry_no BETWEEN ? AND ?", [start, entry - 1]).fetchone()[0]
+            e = ledger.append("result.imported", ledger_mode, {
+                "source": ledger_mode, "visits": len(out), "entries": n_rows,
+                "first_entry": start, "last_entry": entry - 1, "sha256": digest,
+                "tasks": sorted({r.task_id for r in out})})
+            con.execute("UPDATE results SET ledger_seq = ? WHERE entry_no BETWEEN ? AND ?", [e.seq, start, entry - 1])
         _history_batch = pa.Table.from_pydict(hist, schema=pa.schema([  # noqa: F841
             ("uscc", pa.string()), ("item_code", pa.string()), ("inspected_on", pa.date32()), ("task_id", pa.string()),
             ("staff_ids", pa.list_(pa.string()))]))
