@@ -54,6 +54,7 @@ def test_draw_writes_records_that_verify(filled, tmp_path):
         assert entry["k"] == dbsj.sample_size(entry["eligible"], entry["quota"])[1]
         got = next(s for s in rec["selection"]["strata"] if s["stratum"] == entry["stratum"])
         assert len(got["selected"]) == entry["k"]
+    assert rec["commitment"]["parameters"]["repeat_window_days"] == 365  # rule frequency.same-item-yearly
     d = next(e for e in rec["commitment"]["strata"] if e["stratum"] == "credit_class=D")
     assert d["quota"] == {"min": "0.5"}
     for tid in ("T1", "T2"):

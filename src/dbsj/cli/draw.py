@@ -81,7 +81,8 @@ def register(app: typer.Typer) -> None:
         dice: Optional[str] = typer.Option(None, "--dice", help="见证下掷出的骰子数字串（一次性）/ witnessed dice digits, one-shot"),
         witness: list[str] = typer.Option([], "--witness", help="见证人（可重复）/ witness, repeatable"),
         out: Optional[Path] = typer.Option(None, "--out", help="记录输出目录 / directory for the records"),
-        repeat_window: int = typer.Option(365, "--repeat-window", help="防重复检查天数（0 关闭）/ anti-repeat days"),
+        repeat_window: Optional[int] = typer.Option(None, "--repeat-window",
+                                                    help="防重复检查天数（0 关闭；默认取规则 frequency.same-item-yearly）/ anti-repeat days"),
         as_json: bool = typer.Option(False, "--json", help="JSON 输出 / JSON output"),
     ) -> None:
         """一次性抽取并分配人员，每个任务写出 <任务>.draw.json / draw and assign in one go."""
@@ -110,7 +111,7 @@ def register(app: typer.Typer) -> None:
         round_no: Optional[int] = typer.Option(None, "--beacon-round", help="约定的信标轮次（默认一分钟后的首轮）/ committed round"),
         share_commit: list[str] = typer.Option([], "--share-commit", help="部门=份额SHA-256（可重复）/ DEPT=SHA256, repeatable"),
         out: Optional[Path] = typer.Option(None, "--out", help="公布承诺的目录 / directory to publish <task>.commit.json"),
-        repeat_window: int = typer.Option(365, "--repeat-window", help="防重复检查天数 / anti-repeat days"),
+        repeat_window: Optional[int] = typer.Option(None, "--repeat-window", help="防重复检查天数 / anti-repeat days"),
         as_json: bool = typer.Option(False, "--json", help="JSON 输出 / JSON output"),
     ) -> None:
         """承诺: 固定合格对象集合与全部参数，记入账本 / commit to the eligible sets and parameters."""

@@ -31,7 +31,7 @@ from dbsj.draw.records import build_record, public_record, record_path, write_js
 from dbsj.draw.seeds import BeaconSeed, DemoSeed, DiceSeed, Seed, SharesSeed, beacon_round_time, first_round_after
 from dbsj.draw.selection import select_bottom_k
 from dbsj.draw.tickets import ticket_sql
-from dbsj.errors import DbsjError, DrawError, PlanError, SeedError
+from dbsj.errors import DbsjError, DrawError, PlanError, RuleError, SeedError
 from dbsj.models.plans import Plan, Quota, Task
 from dbsj.models.vocab import DEPARTMENTS
 from dbsj.store.digest import SET_DIGEST_SQL
@@ -48,13 +48,14 @@ _CLASS = "_dbsj_draw_class"
 class DrawOptions:
     """Parameters of a draw beyond the plan. All are recorded in the commitment.
 
-    :param repeat_window_days: anti-repeat window (same target, same item); 0 turns it off.
+    :param repeat_window_days: anti-repeat window (same target, same item); 0 turns it off; ``None`` takes
+        ``window_days`` of the rule ``frequency.same-item-yearly`` of the effective rule packs (365 nationally).
     :param rule_dirs: rule-pack folders for ``Sampling.table`` ratio tables (default: the shipped packs).
     :param assignment: options of the inspector assignment (``dbsj.AssignmentOptions``); ``None`` = defaults.
     :param assign: run the inspector assignment after selection.
     """
 
-    repeat_window_days: int = attrs.field(default=365, validator=attrs.validators.ge(0))
+    repeat_window_days: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.ge(0)))
     rule_dirs: tuple[str, ...] | None = None
     assignment: Any = None
     assign: bool = True
@@ -215,6 +216,18 @@ def _protocol(seed_kind: str, committed_at: dt.datetime, *, beacon_chain: str, b
                     hint_zh="可选 beacon、shares、dice", hint_en="choose beacon, shares or dice")
 
 
+def _repeat_window(options: DrawOptions) -> int:
+    if options.repeat_window_days is not None:
+        return options.repeat_window_days
+    from dbsj.rules.loader import cached_rules
+
+    rules = cached_rules(list(options.rule_dirs) if options.rule_dirs else None)
+    try:
+        return int(rules.get("frequency.same-item-yearly").rule.window_days)
+    except (RuleError, AttributeError):
+        return 365
+
+
 def _item_kinds(store: Any, task: Task) -> tuple[str, ...] | None:
     rows = store.execute("SELECT code, target_kinds FROM items WHERE active AND code IN (SELECT unnest(?::VARCHAR[]))",
                          [list(task.items)]).fetchall()
@@ -337,6 +350,7 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
     :raises DrawError: nothing eligible, a pool that cannot be committed.
     """
     options = options or DrawOptions()
+    options = attrs.evolve(options, repeat_window_days=_repeat_window(options))
     ids = list(task_ids) if task_ids else [t.id for t in plan.tasks]
     for tid in ids:
         plan.task(tid)
