@@ -138,6 +138,7 @@ from dbsj.draw import (
     verify_record,
     verify_records,
 )
+from dbsj.demo import DemoContext, DemoStep, run_demo
 
 __version__ = "0.1.0"
 
@@ -177,4 +178,6 @@ __all__ = [
     "draw_plan", "draw_task", "commit_draw", "reveal_draw", "DrawOptions", "DrawRun", "verify_record", "verify_records",
     "VerificationReport", "export_draw_pool", "public_record", "sample_ids", "ticket", "sample_size", "set_digest",
     "BeaconSeed", "SharesSeed", "DiceSeed", "DemoSeed", "share_commitment", "DRAW_ALGORITHM", "RIVEST_ALGORITHM",
+    # demo (a synthetic province built step by step into ./demo/)
+    "run_demo", "DemoStep", "DemoContext",
 ]
