@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import (  # type: ignore[import-not-found]
+from rules_fixtures import (  # type: ignore[import-not-found]
     USCC,
     add_assignment,
     add_draw,
