@@ -114,8 +114,16 @@ def detect_encoding(path: Path, sample: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
+    # Whole lines only: a multi-byte character cut at the sample's end must not spoil the guess.
+    cut = sample.rfind(b"\n")
+    whole = sample[: cut + 1] if cut > 0 else sample
+    best = from_bytes(whole).best()
     if best is None:
+        try:
+            codecs.getincrementaldecoder("gb18030")().decode(whole, final=False)
+            return "gb18030"
+        except UnicodeDecodeError:
+            pass
         raise _intake_error(path, "无法识别文件编码", "cannot detect the file's encoding",
                             "请另存为 UTF-8 或 GBK 编码的 CSV", "save it as CSV in UTF-8 or GBK")
     enc = codecs.lookup(best.encoding).name

@@ -162,25 +162,55 @@ SPECS: dict[str, dict[str, Spec]] = {
 }
 
 
+def _ascii(x: str) -> str:
+    # strlen counts bytes, length characters: equal only for ASCII text (the common case, kept cheap).
+    return f"(strlen({x}) = length({x}))"
+
+
+def region_pattern(codes: list[str]) -> str:
+    """One regular expression for "a known region code" (one pass per value, no lookups).
+
+    A code is known when it is in the table, or its prefecture (first four digits + ``00``) is, or —
+    outside Xinjiang (65), whose prefecture list is complete — its province (first two + ``0000``) is.
+    """
+    alts = set()
+    for code in codes:
+        alts.add(code)
+        if code.endswith("00"):
+            alts.add(code[:4] + "\\d{2}")
+        if code.endswith("0000") and not code.startswith("65"):
+            alts.add(code[:2] + "\\d{4}")
+    return "(?:" + "|".join(sorted(alts)) + ")"
+
+
 def _trim(x: str) -> str:
-    return f"nullif(trim({x}, {_lit(_TRIM)}), '')"
+    plain = f"({x} = '' OR (ascii({x}) > 32 AND ascii(right({x}, 1)) > 32))"
+    return f"nullif(CASE WHEN {_ascii(x)} AND {plain} THEN {x} ELSE trim({x}, {_lit(_TRIM)}) END, '')"
 
 
 def _fold(x: str) -> str:
-    return f"translate({x}, {_lit(FULLWIDTH)}, {_lit(HALFWIDTH)})"
+    return f"CASE WHEN {_ascii(x)} THEN {x} ELSE translate({x}, {_lit(FULLWIDTH)}, {_lit(HALFWIDTH)}) END"
 
 
 def _code(x: str, upper: bool) -> str:
-    body = f"regexp_replace({_fold(x)}, '\\s+', '', 'g')"
+    body = f"replace(replace(replace(replace({_fold(x)}, ' ', ''), chr(9), ''), chr(10), ''), chr(13), '')"
     return f"nullif({'upper(' + body + ')' if upper else body}, '')"
 
 
-def _date(t: str) -> str:
-    s = f"regexp_replace({_fold(t)}, '[ T]\\d{{1,2}}:\\d{{2}}(:\\d{{2}}(\\.\\d+)?)?$', '')"
-    return (f"CASE WHEN regexp_full_match({s}, '\\d{{5}}(\\.0+)?') "
-            f"THEN DATE '1899-12-30' + CAST(CAST({s} AS DOUBLE) AS INTEGER) "
-            f"WHEN regexp_full_match({s}, '\\d{{8}}') THEN CAST(try_strptime({s}, '%Y%m%d') AS DATE) "
-            f"ELSE CAST(try_strptime({s}, ['%Y-%m-%d', '%Y/%m/%d', '%Y年%m月%d日', '%Y.%m.%d']) AS DATE) END")
+def _date_text(t: str) -> str:
+    """Date text folded to half-width, a trailing time of day dropped."""
+    f = _fold(t)
+    return (f"CASE WHEN contains({f}, ':') THEN regexp_replace({f}, '[ T]\\d{{1,2}}:\\d{{2}}(:\\d{{2}}(\\.\\d+)?)?$', '') "
+            f"ELSE {f} END")
+
+
+def _date(d: str) -> str:
+    """Parse prepared date text: 2023-01-05, 2023/1/5, 2023.1.5, 2023年1月5日, 20230105, Excel serial numbers."""
+    dashed = f"replace(replace(replace(replace(replace({d}, '/', '-'), '.', '-'), '年', '-'), '月', '-'), '日', '')"
+    return (f"CASE WHEN length({d}) = 8 AND regexp_full_match({d}, '\\d{{8}}') THEN CAST(try_strptime({d}, '%Y%m%d') AS DATE) "
+            f"WHEN length({d}) <= 7 AND regexp_full_match({d}, '\\d{{5}}(\\.0+)?') "
+            f"THEN DATE '1899-12-30' + CAST(CAST({d} AS DOUBLE) AS INTEGER) "
+            f"ELSE CAST(try_strptime({dashed}, '%Y-%m-%d') AS DATE) END")
 
 
 def _split(t: str) -> str:
@@ -207,16 +237,19 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
 
     ``raw_of`` maps each canonical column to its staged text column (or ``None`` when the file lacks
     it); ``header_of`` names the header the clerk sees for each column. The statement works in
-    layers so that each value is parsed once: trimmed text ``t_*``, parsed value ``v_*`` (before
-    defaults), the typed canonical column, then the checks.
+    layers, each carrying only what the next needs, so that each value is computed once: trimmed text
+    ``t_*`` (and normalised codes), prepared text ``d_*`` and parsed values ``v_*`` (before defaults),
+    the typed canonical columns, then duplicates (an aggregate, not a window) and the checks. Reasons
+    are rendered only for rows that fail a check.
     """
     cols = columns_of(kind)
     specs = SPECS[kind]
     today_sql = f"DATE '{today.isoformat()}'"
-    regions_sql = ", ".join(_lit(c) for c in sorted(set(region_codes)))
-    layer1: list[str] = []
-    layer2: list[str] = []
+    l1: list[str] = []  # from the raw table
+    l2: list[str] = []  # from l1
+    l3: list[str] = []  # from l2
     final: list[str] = []
+    carry_t = [f"t_{c.name}" for c in cols]
     checks: list[Check] = []
     norms: list[str] = []
 
@@ -225,15 +258,19 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
         raw = f'"{raw_of[c.name]}"' if raw_of.get(c.name) else "CAST(NULL AS VARCHAR)"
         field = header_of.get(c.name, c.name)
         t, v = f"t_{c.name}", f"v_{c.name}"
-        layer1.append(f"{_trim(raw)} AS {t}")
+        l1.append(f"{_trim(raw)} AS {t}")
         zh, en = c.zh, c.name
         if spec.kind == "text":
-            layer2.append(f"{t} AS {v}")
+            l2.append(f"{t} AS {v}")
         elif spec.kind == "code":
-            layer1.append(f"{_code(raw, spec.upper)} AS {v}")
-            norms.append(f"({raw} IS NOT NULL AND {v} IS NOT NULL AND {raw} <> {v})")
+            l1.append(f"{_code(raw, spec.upper)} AS {v}")
+            l1.append(f"{raw} AS r_{c.name}")
+            l2.append(v)
+            l2.append(f"r_{c.name}")
+            norms.append(f"(r_{c.name} IS NOT NULL AND {v} IS NOT NULL AND r_{c.name} <> {v})")
         elif spec.kind == "date":
-            layer2.append(f"{_date(t)} AS {v}")
+            l2.append(f"{_date_text(t)} AS d_{c.name}")
+            l3.append(f"{_date(f'd_{c.name}')} AS {v}")
             checks.append(Check(f"({t} IS NOT NULL AND {v} IS NULL)", field,
                                 f"'{zh}无法识别为日期: ' || {t}", f"'{en} is not a date: ' || {t}"))
             checks.append(Check(f"(year({v}) < 1900)", field,
@@ -243,31 +280,30 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
                                     f"'{zh}晚于今天（{today.isoformat()}）: ' || {t}",
                                     f"'{en} is in the future (after {today.isoformat()}): ' || {t}"))
         elif spec.kind == "bool":
-            layer2.append(f"CAST({_map_sql('lower(' + t + ')', BOOLEANS)} AS BOOLEAN) AS {v}")
+            l2.append(f"CAST({_map_sql('lower(' + t + ')', BOOLEANS)} AS BOOLEAN) AS {v}")
             checks.append(Check(f"({t} IS NOT NULL AND {v} IS NULL)", field,
                                 f"'{zh}应为 是/否: ' || {t}", f"'{en} must be yes/no (是/否, Y/N, true/false, 1/0): ' || {t}"))
         elif spec.kind == "enum":
-            layer2.append(f"{_map_sql(_fold_case(t, spec.fold_case), spec.vocab or {}, spec.patterns)} AS {v}")
+            l2.append(f"{_map_sql(_fold_case(t, spec.fold_case), spec.vocab or {}, spec.patterns)} AS {v}")
             checks.append(Check(f"({t} IS NOT NULL AND {v} IS NULL)", field,
                                 f"'未知的{zh}: ' || {t}", f"'unknown {en}: ' || {t}"))
         elif spec.kind == "list":
             parts = _split(t)
             if spec.element == "code":
                 value = f"list_transform({parts}, lambda _e: {_code('_e', spec.upper)})"
-                norms.append(f"({t} IS NOT NULL AND array_to_string({value}, '|') <> array_to_string({parts}, '|'))")
+                norms.append(f"({t} IS NOT NULL AND array_to_string({v}, '|') <> array_to_string({parts}, '|'))")
             elif spec.element == "enum":
                 value = f"list_transform({parts}, lambda _e: {_map_sql('_e', spec.vocab or {}, spec.patterns)})"
                 checks.append(Check(f"(len(list_filter({v}, lambda _e: _e IS NULL)) > 0)", field,
                                     f"'{zh}含未知值: ' || {t}", f"'{en} holds an unknown value: ' || {t}"))
             else:
                 value = parts
-            layer2.append(f"CASE WHEN {t} IS NOT NULL THEN {value} END AS {v}")
+            l2.append(f"CASE WHEN {t} IS NOT NULL THEN {value} END AS {v}")
         else:  # pragma: no cover - the spec table is closed
             raise AssertionError(spec.kind)
-        if spec.kind == "list":
-            typed = f"CASE WHEN len({v}) > 0 THEN {v} END"
-        else:
-            typed = v
+        if spec.kind != "date":
+            l3.append(v)
+        typed = f"CASE WHEN len({v}) > 0 THEN {v} END" if spec.kind == "list" else v
         if spec.default is not None:
             typed = f"coalesce({typed}, {spec.default})"
         final.append(f"CAST({typed} AS {c.sql_type}) AS {c.name}")
@@ -280,8 +316,7 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
                                 f"'统一社会信用代码校验失败（GB 32100）: ' || {v}",
                                 f"'invalid USCC (GB 32100 format or check digit): ' || {v}"))
         if spec.region:
-            known = (f"({v} IN ({regions_sql}) OR substr({v}, 1, 4) || '00' IN ({regions_sql}) "
-                     f"OR (substr({v}, 1, 2) <> '65' AND substr({v}, 1, 2) || '0000' IN ({regions_sql})))")
+            known = f"regexp_full_match({v}, {_lit(region_pattern(region_codes))})"
             six = f"regexp_full_match({v}, '[1-9][0-9]{{5}}')"
             checks.append(Check(f"({v} IS NOT NULL AND NOT {six})", field,
                                 f"'行政区划代码应为六位数字: ' || {v}", f"'region code must be six digits: ' || {v}"))
@@ -289,33 +324,42 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
                                 f"'未知的行政区划代码: ' || {v}", f"'unknown region code: ' || {v}"))
 
     keys = [c for c in cols if c.key]
-    part = ", ".join(f"coalesce({c.name}, '')" if not c.required else c.name for c in keys)
+    key_names = ", ".join(c.name for c in keys)
     key_fields = "+".join(header_of.get(c.name, c.name) for c in keys)
-    not_null = " AND ".join(f"{c.name} IS NOT NULL" for c in keys if c.required)
+    not_null = " AND ".join(f"{c.name} IS NOT NULL" for c in keys)
+    on = " AND ".join(f"t.{c.name} = d.{c.name}" for c in keys)
     checks.append(Check("(_dup_first IS NOT NULL AND _dup_first <> _row)", key_fields,
                         "'与第 ' || _dup_first || ' 行的键重复（保留先出现的行）'",
                         "'duplicate key of row ' || _dup_first || ' (the first occurrence is kept)'"))
 
+    any_bad = " OR ".join(f"coalesce({k.cond}, false)" for k in checks)
     reason = ", ".join(f"CASE WHEN {k.cond} THEN {k.zh} || ' / ' || {k.en} END" for k in checks)
     fields = ", ".join(f"CASE WHEN {k.cond} THEN {_lit(k.field)} END" for k in checks)
     norm = " OR ".join(norms) if norms else "false"
     names = ", ".join(c.name for c in cols)
+    vs = ", ".join(f"v_{c.name}" for c in cols)
+    ts = ", ".join(carry_t)
     return f"""
 CREATE OR REPLACE TEMP TABLE {table} AS
 WITH l1 AS (
-    SELECT *, {', '.join(layer1)} FROM {raw_table}
-), l2 AS MATERIALIZED (  -- parsed once; keeps the plan small (the checks refer to each value often)
-    SELECT *, coalesce({norm}, false) AS _norm, {', '.join(layer2)} FROM l1
+    SELECT _row, _shape, {', '.join(l1)} FROM {raw_table}
+), l2 AS (
+    SELECT _row, _shape, {ts}, {', '.join(l2)} FROM l1
 ), l3 AS (
-    SELECT *, {', '.join(final)} FROM l2
-), l4 AS (
-    SELECT *, CASE WHEN {not_null} AND _shape IS NULL THEN min(_row) OVER (PARTITION BY {part}, _shape IS NULL) END
-           AS _dup_first FROM l3
+    SELECT _row, _shape, coalesce({norm}, false) AS _norm, {ts}, {', '.join(l3)} FROM l2
+), typed AS MATERIALIZED (
+    SELECT _row, _shape, _norm, {ts}, {vs}, {', '.join(final)} FROM l3
+), dups AS (
+    SELECT {key_names}, min(_row) AS _dup_first FROM typed
+    WHERE {not_null} AND _shape IS NULL GROUP BY {key_names} HAVING count(*) > 1
+), checked AS (
+    SELECT t.*, d._dup_first FROM typed t LEFT JOIN dups d ON {on}
 )
 SELECT _row, _norm, {names},
        -- a row with the wrong number of fields is misaligned: its other checks would only add noise
-       CASE WHEN _shape IS NOT NULL THEN '_columns' ELSE nullif(concat_ws('; ', {fields}), '') END AS _field,
+       CASE WHEN _shape IS NOT NULL THEN '_columns'
+            WHEN {any_bad} THEN concat_ws('; ', {fields}) END AS _field,
        CASE WHEN _shape IS NOT NULL THEN '字段数与表头不符（' || _shape || '） / wrong number of fields (' || _shape || ')'
-            ELSE nullif(concat_ws('；', {reason}), '') END AS _reason
-FROM l4
+            WHEN {any_bad} THEN concat_ws('；', {reason}) END AS _reason
+FROM checked
 """
