@@ -168,12 +168,14 @@ def _show_summary(ctx: DemoContext, summary: dict[str, Any]) -> None:
 
 
 from dbsj.draw.demo_step import draw_step as _draw_step, show_draw as _show_draw  # noqa: E402
+from dbsj.rules.demo_step import check_step as _check_step, show_check as _show_check  # noqa: E402
 
 #: The demo, in order. Add a feature's step with one line, after the step whose output it needs.
 STEPS: list[DemoStep] = [
     DemoStep("pools", "一单两库：从插件导入", "item list and pools from the plug-in", _pools_step, _show_pools),
     DemoStep("summary", "名录库概况", "pool summary", _summary_step, _show_summary),
     DemoStep("draw", "抽取与人员分配（并复核）", "draw and assign (and verify)", _draw_step, _show_draw),
+    DemoStep("check", "检查 2023 年度计划（规则包）", "check the 2023 plan (rule packs)", _check_step, _show_check),
 ]
 
 
