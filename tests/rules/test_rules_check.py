@@ -239,3 +239,24 @@ def test_overdue_publication_is_flagged_by_the_event_rules(write_plan, good_stor
     (alert,) = report.by_rule("followup.publication-overdue")
     assert alert.severity == "warning" and alert.evidence["uscc"] == USCC[0] and alert.evidence["department"] == "市场监管"
     assert alert.evidence["due"] == "2023-03-29"
+
+
+def test_demo_step_checks_the_example_plan_and_prints_the_verdict(store, tmp_path):
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from dbsj.rules.demo_step import check_step, show_check
+
+    fill_items(store)
+    console = Console(file=io.StringIO(), width=200)
+    ctx = SimpleNamespace(store=store, workdir=tmp_path, console=console, state={},
+                          t=lambda zh, en: zh)
+    summary = check_step(ctx)
+    json.dumps(summary, ensure_ascii=False)  # JSON-ready for dbsj demo --json
+    assert summary["verdict"] == ("pass" if summary["errors"] == 0 else "fail")
+    assert set(summary["rules"]) >= {"coverage.key-items", "credit.linked-share", "team.min-size"}
+    show_check(ctx, summary)
+    out = console.file.getvalue()
+    assert "结论: " + ("通过" if summary["verdict"] == "pass" else "不通过") in out
