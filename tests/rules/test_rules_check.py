@@ -260,3 +260,17 @@ def test_demo_step_checks_the_example_plan_and_prints_the_verdict(store, tmp_pat
     show_check(ctx, summary)
     out = console.file.getvalue()
     assert "结论: " + ("通过" if summary["verdict"] == "pass" else "不通过") in out
+
+
+def test_anti_repeat_window_per_credit_class_from_a_local_pack(write_plan, write_pack, good_store):
+    pack = write_pack("prov", {"pack.yaml": "id: prov\nname: 省\nextends: [national]\n", "f.yaml": (
+        "rules:\n  - {id: frequency.same-item-yearly, override: true, by_class: {D: 90}}\n")})
+    plan = write_plan(GOOD_TASKS)
+    # USCC[0] is class A, USCC[3] class D; both inspected for SC-A07 141 days before the draw's due date
+    add_history(good_store, [(USCC[0], "SC-A07", "2023-03-01", "OLD"), (USCC[3], "SC-A07", "2023-03-01", "OLD")])
+    add_draw(good_store, "XJ-2023", "T1", [USCC[0], USCC[3]], due="2023-07-20")
+    report = dbsj.check_plan(plan, good_store, rules=dbsj.load_rules([pack]))
+    assert [(f.evidence["uscc"], f.evidence["window_days"]) for f in report.by_rule("frequency.same-item-yearly")] == [
+        (USCC[0], 365)]
+    national = dbsj.check_plan(plan, good_store)
+    assert len(national.by_rule("frequency.same-item-yearly")) == 2
