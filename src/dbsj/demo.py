@@ -9,14 +9,18 @@ needs, e.g.::
     DemoStep("draw", "抽取", "draw", run=_draw_step, show=_show_draw),   # after "pools"
 
 ``run_demo`` runs every step in order, prints each (unless ``json=True``) and returns
-``{"workdir", "db", "targets", "seed", "now", "steps": {name: summary}, "seconds": {name: s}}``.
+``{"workdir", "db", "targets", "seed", "now", "order": [step names], "steps": {name: summary},
+"seconds": {name: s}}``.
 
-The demo never touches ``./dbsj.duckdb``; it runs on the 2023 plan-year clock unless ``DBSJ_NOW`` is set.
+Every run starts fresh: the demo folder (marked by a ``.dbsj-demo`` file) is emptied first; a non-empty
+folder without the mark is refused. The demo never touches ``./dbsj.duckdb``; it runs on the 2023
+plan-year clock unless ``DBSJ_NOW`` is set.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -179,6 +183,26 @@ STEPS: list[DemoStep] = [
 ]
 
 
+#: Written into the demo folder: only a folder carrying it is ever emptied by a later run.
+MARKER = ".dbsj-demo"
+
+
+def _fresh_workdir(workdir: Path) -> None:
+    """Start from an empty demo folder: a previous demo's store, records and reports go; other folders are refused."""
+    if workdir.exists() and any(workdir.iterdir()):
+        if not (workdir / MARKER).exists():
+            raise InputError(f"{workdir} 不是演示目录（缺少 {MARKER}），演示不会清空它",
+                             f"{workdir} is not a demo folder (no {MARKER}); the demo will not empty it",
+                             hint_zh="用 --workdir 指定一个新目录", hint_en="choose a new folder with --workdir")
+        for entry in sorted(workdir.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("dbsj demo folder: emptied by every `dbsj demo` run\n", encoding="utf-8")
+
+
 def _fresh_db(workdir: Path, db: Path | None) -> Path:
     path = Path(db) if db is not None else workdir / "dbsj.duckdb"
     if path.resolve() == Path("dbsj.duckdb").resolve():
@@ -207,7 +231,9 @@ def run_demo(workdir: str | os.PathLike[str] = Path("demo"), targets: int = DEMO
     if targets < 0:
         raise InputError("--targets 不能为负数", "--targets cannot be negative")
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    if db is not None:
+        _fresh_db(workdir, Path(db))  # refuse ./dbsj.duckdb before anything is removed
+    _fresh_workdir(workdir)
     path = _fresh_db(workdir, Path(db) if db is not None else None)
     fixed_here = not os.environ.get("DBSJ_NOW") and clock._fixed is None
     if fixed_here:
@@ -218,7 +244,7 @@ def run_demo(workdir: str | os.PathLike[str] = Path("demo"), targets: int = DEMO
 
         console = Console()
     result: dict[str, Any] = {"workdir": str(workdir), "db": str(path), "targets": targets, "seed": seed,
-                              "now": clock.now().isoformat(), "steps": {}, "seconds": {}}
+                              "now": clock.now().isoformat(), "order": [], "steps": {}, "seconds": {}}
     try:
         with Store(path) as store:
             ctx = DemoContext(workdir=workdir, db=path, store=store, targets=targets, seed=seed, console=console)
@@ -229,6 +255,7 @@ def run_demo(workdir: str | os.PathLike[str] = Path("demo"), targets: int = DEMO
                         summary = step.run(ctx)
                 else:
                     summary = step.run(ctx)
+                result["order"].append(step.name)
                 result["steps"][step.name] = summary
                 result["seconds"][step.name] = round(time.perf_counter() - started, 2)
                 if console is not None:

@@ -25,4 +25,4 @@ def register(app: typer.Typer) -> None:
 
         result = run_demo(workdir, targets=targets, seed=seed or DEMO_SEED, json=as_json, db=db)
         if as_json:
-            typer.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
+            typer.echo(json.dumps(result, ensure_ascii=False))
