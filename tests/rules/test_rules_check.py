@@ -274,3 +274,17 @@ def test_anti_repeat_window_per_credit_class_from_a_local_pack(write_plan, write
         (USCC[0], 365)]
     national = dbsj.check_plan(plan, good_store)
     assert len(national.by_rule("frequency.same-item-yearly")) == 2
+
+
+def test_scope_respected_by_drawn_targets(write_plan, good_store):
+    scoped = task_yaml("T4", items=("SC-A07",), sampling='{quota: "≥3%"}').replace(
+        "      sampling:", "      scope: {regions: ['6501'], credit_classes: [C, D]}\n      sampling:")
+    plan = write_plan(GOOD_TASKS + [scoped])
+    add_targets(good_store, [{"uscc": "91650200MA77OUT01X", "region": "650203", "credit_class": "D"}])
+    # USCC[2] is C in 650102 (in scope); USCC[0] is A (class out of scope); the last is in 6502 (region out)
+    add_draw(good_store, "XJ-2023", "T4", [USCC[2], USCC[0], "91650200MA77OUT01X"])
+    add_draw(good_store, "XJ-2023", "T1", [USCC[0]])  # T1 has no scope: anything in the pool is in scope
+    report, _ = _check(plan, good_store)
+    assert sorted((f.evidence["task_id"], f.evidence["uscc"]) for f in report.by_rule("scope.respected")) == [
+        ("T4", USCC[0]), ("T4", "91650200MA77OUT01X")]
+    assert "credit_class" not in report.by_rule("scope.respected")[0].evidence  # the class is never shown

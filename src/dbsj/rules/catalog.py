@@ -31,7 +31,7 @@ ENTITIES: dict[str, dict[str, str]] = {
     "task_departments": {"task_id": "text", "department": "department", "role": "text"},
     "task_quotas": {"task_id": "text", "stratum": "text", "ratio_floor": "number", "ratio_ceiling": "number",
                     "count": "number", "general_only": "bool"},
-    "selections": {"task_id": "text", "uscc": "text", "stratum": "text", "due": "date"},
+    "selections": {"task_id": "text", "uscc": "text", "stratum": "text", "due": "date", "in_scope": "bool"},
     "visits": {"visit_id": "text", "uscc": "text", "team_size": "number", "n_departments": "number"},
 }
 

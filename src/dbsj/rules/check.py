@@ -227,12 +227,35 @@ class _Relations:
 
         live = "d.status NOT IN ('failed', 'superseded')"
         if self._has_table("selections") and self._has_table("draws"):
-            self._create("selections", f"""
-                SELECT s.task_id, s.uscc, s.stratum, s.due FROM selections s JOIN draws d USING (draw_id)
-                WHERE s.plan_id = ? AND {live} AND s.task_id IN (SELECT task_id FROM {n('tasks')})""", [plan.id])
+            drawn = (f"SELECT s.task_id, s.uscc, s.stratum, s.due FROM selections s JOIN draws d USING (draw_id) "
+                     f"WHERE s.plan_id = ? AND {live} AND s.task_id IN (SELECT task_id FROM {n('tasks')})")
+            drawn_params: list[Any] = [plan.id]
         else:
-            self._create("selections", "SELECT NULL::VARCHAR task_id, NULL::VARCHAR uscc, NULL::VARCHAR stratum, "
-                                       "NULL::DATE due WHERE FALSE")
+            drawn = ("SELECT NULL::VARCHAR task_id, NULL::VARCHAR uscc, NULL::VARCHAR stratum, NULL::DATE due "
+                     "WHERE FALSE")
+            drawn_params = []
+        lists = pa.list_(pa.string())
+        self._arrow("task_scopes", pa.table({
+            "task_id": pa.array([t.id for t in tasks], pa.string()),
+            "regions": pa.array([list(t.scope.regions) for t in tasks], lists),
+            "entity_kinds": pa.array([[str(getattr(k, "value", k)) for k in t.scope.entity_kinds] for t in tasks], lists),
+            "industries": pa.array([list(t.scope.industries) for t in tasks], lists),
+            "tags": pa.array([list(t.scope.tags) for t in tasks], lists),
+            "credit_classes": pa.array([[str(getattr(c, "value", c)) for c in t.scope.credit_classes] for t in tasks],
+                                       lists)}))
+        # Drawn targets with their pool rows, joined once: predicates and the scope check read this.
+        in_scope = """coalesce(w.uscc IS NOT NULL
+            AND (len(sc.regions) = 0 OR list_bool_or(list_transform(sc.regions, lambda p: starts_with(w.region, p))))
+            AND (len(sc.entity_kinds) = 0 OR list_contains(sc.entity_kinds, w.entity_kind))
+            AND (len(sc.industries) = 0 OR list_bool_or(list_transform(sc.industries, lambda p: starts_with(w.industry, p))))
+            AND (len(sc.tags) = 0 OR list_has_any(sc.tags, w.tags))
+            AND (len(sc.credit_classes) = 0 OR list_contains(sc.credit_classes, coalesce(w.credit_class, 'U'))), FALSE)"""
+        self._create("selected_targets", f"""
+            SELECT s.task_id, s.stratum, s.due, w.*, {in_scope} AS in_scope, s.uscc AS drawn_uscc
+            FROM ({drawn}) s LEFT JOIN {n('targets')} w ON w.uscc = s.uscc
+            LEFT JOIN {n('task_scopes')} sc ON sc.task_id = s.task_id""", drawn_params)
+        self._create("selections", f"SELECT task_id, drawn_uscc AS uscc, stratum, due, in_scope "
+                                   f"FROM {n('selected_targets')}")
         if self._has_table("assignments") and self._has_table("draws"):
             self._create("visits", f"""
                 SELECT a.visit_id, min(a.uscc) AS uscc, count(DISTINCT a.staff_id) AS team_size,
@@ -322,12 +345,9 @@ def _eval_check(rel: _Relations, lr: LoadedRule) -> tuple[int, list[Finding]]:
 def _eval_predicate(rel: _Relations, lr: LoadedRule) -> tuple[int, list[Finding]]:
     r: PredicateRule = lr.rule
     w, wp = where_sql("targets", r.where, "t")
-    sql = (f"SELECT s.task_id, s.uscc, t.status, t.active, t.credit_class IS NOT NULL AS classified "
-           f"FROM {rel.name('selections')} s LEFT JOIN {rel.name('targets')} t ON t.uscc = s.uscc "
-           f"WHERE NOT coalesce({w}, FALSE) ORDER BY s.task_id, s.uscc")
+    sql = (f"SELECT t.task_id, t.drawn_uscc AS uscc, t.status, t.active FROM {rel.name('selected_targets')} t "
+           f"WHERE NOT coalesce({w}, FALSE) ORDER BY t.task_id, t.drawn_uscc")
     rows = rel.rows(sql, wp)
-    for row in rows:
-        row.pop("classified", None)
     return len(rows), [_finding(lr, row, "任务 {task_id} 抽中的对象 {uscc} 不满足条件",
                                 "task {task_id} drew target {uscc}, which fails the condition") for row in rows]
 
