@@ -170,15 +170,21 @@ def publish(store: Store, out_dir: str | Path, *, authority: str | None = None, 
         where = "AND cr.task_id IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(task_ids))
     rows = store.execute(f"""
-        SELECT cr.entry_no, cr.plan_id, cr.task_id, cr.uscc, coalesce(t.name, cr.uscc) AS entity_name,
-               cr.item_code, coalesce(i.name, '') AS item_name, cr.result_code, cr.method, cr.inspected_on,
-               (SELECT list(DISTINCT a.department ORDER BY a.department) FROM assignments a
-                 WHERE a.task_id = cr.task_id AND a.uscc = cr.uscc) AS departments
-        FROM ({CURRENT_RESULTS}) cr
-        LEFT JOIN targets t ON t.uscc = cr.uscc
-        LEFT JOIN items i ON i.code = cr.item_code
-        WHERE cr.entry_no NOT IN (SELECT entry_no FROM publication_entries) {where}
-        ORDER BY cr.uscc, cr.task_id, cr.item_code, cr.entry_no""", params or None).fetchall()
+        WITH due AS MATERIALIZED (
+            SELECT cr.* FROM ({CURRENT_RESULTS}) cr
+            WHERE cr.entry_no NOT IN (SELECT entry_no FROM publication_entries) {where}),
+        depts AS (
+            SELECT a.task_id, a.uscc, list(DISTINCT a.department ORDER BY a.department) AS departments
+            FROM assignments a JOIN (SELECT DISTINCT task_id, uscc FROM due) d USING (task_id, uscc)
+            GROUP BY 1, 2)
+        SELECT due.entry_no, due.plan_id, due.task_id, due.uscc, coalesce(t.name, due.uscc) AS entity_name,
+               due.item_code, coalesce(i.name, '') AS item_name, due.result_code, due.method, due.inspected_on,
+               depts.departments
+        FROM due
+        LEFT JOIN depts USING (task_id, uscc)
+        LEFT JOIN targets t ON t.uscc = due.uscc
+        LEFT JOIN items i ON i.code = due.item_code
+        ORDER BY due.uscc, due.task_id, due.item_code, due.entry_no""", params or None).fetchall()
     if not rows:
         return []
     missing = sorted({r[2] for r in rows} - set(tasks))

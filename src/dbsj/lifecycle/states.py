@@ -50,22 +50,40 @@ _ORDER = list(TaskState)
 _DECIDED = {TaskState.REVIEWED, TaskState.CLOSED}
 
 
-def _facts(store: Store, task_id: str) -> dict[str, int]:
-    # Standing result = the latest entry per (target, item); corrections never add new (target, item) pairs.
-    row = store.execute(f"""
+_FACT_KEYS = ("selected", "assigned", "with_results", "selected_with_results", "results", "published")
+
+
+def _all_facts(store: Store, task_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Counts the state checks need, for many tasks in one grouped query.
+
+    Standing result = the latest entry per (target, item); corrections never add new (target, item) pairs.
+    """
+    rows = store.execute(f"""
         WITH cd AS ({CURRENT_DRAWS}),
-        sel AS MATERIALIZED (SELECT DISTINCT s.uscc FROM selections s JOIN cd USING (draw_id) WHERE s.task_id = ? AND cd.task_id = ?),
-        standing AS MATERIALIZED (SELECT uscc, max(entry_no) AS entry_no FROM results WHERE task_id = ? GROUP BY uscc, item_code)
-        SELECT (SELECT count(*) FROM sel),
-               (SELECT count(DISTINCT a.uscc) FROM assignments a JOIN cd USING (draw_id)
-                 WHERE a.task_id = ? AND cd.task_id = ?),
-               (SELECT count(DISTINCT uscc) FROM standing),
-               (SELECT count(*) FROM sel WHERE uscc IN (SELECT uscc FROM standing)),
-               (SELECT count(*) FROM standing),
-               (SELECT count(*) FROM standing WHERE entry_no IN (SELECT entry_no FROM publication_entries))
-    """, [task_id] * 5).fetchone()
-    keys = ("selected", "assigned", "with_results", "selected_with_results", "results", "published")
-    return dict(zip(keys, (int(v) for v in row), strict=True))
+        wanted AS (SELECT unnest(?::VARCHAR[]) AS task_id),
+        sel AS (SELECT DISTINCT s.task_id, s.uscc FROM selections s
+                JOIN cd ON cd.draw_id = s.draw_id AND cd.task_id = s.task_id WHERE s.task_id IN (SELECT task_id FROM wanted)),
+        asg AS (SELECT a.task_id, count(DISTINCT a.uscc) AS n FROM assignments a
+                JOIN cd ON cd.draw_id = a.draw_id AND cd.task_id = a.task_id
+                WHERE a.task_id IN (SELECT task_id FROM wanted) GROUP BY 1),
+        standing AS (SELECT task_id, uscc, max(entry_no) AS entry_no FROM results
+                     WHERE task_id IN (SELECT task_id FROM wanted) GROUP BY task_id, uscc, item_code),
+        st AS (SELECT task_id, count(DISTINCT uscc) AS with_results, count(*) AS results,
+                      count(*) FILTER (entry_no IN (SELECT entry_no FROM publication_entries)) AS published
+               FROM standing GROUP BY 1),
+        sl AS (SELECT sel.task_id, count(*) AS selected,
+                      count(*) FILTER (EXISTS (SELECT 1 FROM standing x WHERE x.task_id = sel.task_id
+                                                 AND x.uscc = sel.uscc)) AS selected_with_results
+               FROM sel GROUP BY 1)
+        SELECT w.task_id, coalesce(sl.selected, 0), coalesce(asg.n, 0), coalesce(st.with_results, 0),
+               coalesce(sl.selected_with_results, 0), coalesce(st.results, 0), coalesce(st.published, 0)
+        FROM wanted w LEFT JOIN sl USING (task_id) LEFT JOIN asg USING (task_id) LEFT JOIN st USING (task_id)
+    """, [list(task_ids)]).fetchall()
+    return {t: dict(zip(_FACT_KEYS, (int(v) for v in vals), strict=True)) for t, *vals in rows}
+
+
+def _facts(store: Store, task_id: str) -> dict[str, int]:
+    return _all_facts(store, [task_id])[task_id]
 
 
 def _ready(state: TaskState, f: dict[str, int]) -> tuple[bool, str, str]:
@@ -140,9 +158,10 @@ def sync_task_states(store: Store, task_ids: list[str] | None = None) -> dict[st
     if task_ids is None:
         task_ids = sorted(load_tasks(store))
     out: dict[str, TaskState] = {}
+    all_facts = _all_facts(store, task_ids)
     for task_id in task_ids:
         state = task_state(store, task_id)
-        facts = _facts(store, task_id)
+        facts = all_facts[task_id]
         while state != TaskState.CLOSED:
             nxt = _ORDER[_ORDER.index(state) + 1]
             if nxt in _DECIDED:
@@ -168,8 +187,9 @@ def task_status(store: Store, *, sync: bool = True) -> list[dict[str, Any]]:
         if r["overdue"]:
             overdue[r["task_id"]] = overdue.get(r["task_id"], 0) + 1
     out = []
+    all_facts = _all_facts(store, sorted(tasks))
     for task_id in sorted(tasks):
-        info, f = tasks[task_id], _facts(store, task_id)
+        info, f = tasks[task_id], all_facts[task_id]
         zh, en = TASK_STATE_LABELS[states[task_id].value]
         out.append({"task_id": task_id, "plan_id": info.plan_id, "name": info.task.name, "state": states[task_id].value,
                     "state_zh": zh, "state_en": en, "selected": f["selected"], "assigned": f["assigned"],
