@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from dbsj import clock
 from dbsj.draw.eligibility import EXCLUSION_REASONS, classify_sql, parse_stratum
-from dbsj.draw.records import build_record, public_record, record_path, write_json
+from dbsj.draw.records import build_record, public_record, record_path, safe_name, write_json
 from dbsj.draw.seeds import BeaconSeed, DemoSeed, DiceSeed, Seed, SharesSeed, beacon_round_time, first_round_after
 from dbsj.draw.selection import select_bottom_k
 from dbsj.draw.tickets import ticket_sql
@@ -39,7 +39,7 @@ from dbsj.store.ledger import Ledger
 from dbsj.verifier import ALGORITHM, RECORD_FORMAT, batch_cuts, canonical_json, sample_size
 
 __all__ = ["DrawOptions", "DrawRun", "commit_draw", "reveal_draw", "draw_plan", "draw_task", "load_run",
-           "selection_for", "check_plan_references", "snapshot_plan"]
+           "selection_for", "check_plan_references", "snapshot_plan", "stored_plan"]
 
 _CLASS = "_dbsj_draw_class"
 
@@ -127,7 +127,8 @@ def snapshot_plan(store: Any, plan: Plan) -> str:
     return digest
 
 
-def _stored_plan(store: Any, plan_id: str) -> Plan:
+def stored_plan(store: Any, plan_id: str) -> Plan:
+    """The plan snapshot a draw used, from the store."""
     row = next(iter(store.execute("SELECT body FROM plans WHERE plan_id = ?", [plan_id]).fetchall()), None)
     if row is None:
         raise DrawError(f"存储中没有计划 {plan_id}", f"no plan {plan_id} in the store")
@@ -355,7 +356,7 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
     for tid in ids:
         plan.task(tid)
     if out_dir is not None:
-        existing = [str(p) for tid in ids if (p := Path(out_dir) / f"{_safe(tid)}.commit.json").exists()]
+        existing = [str(p) for tid in ids if (p := Path(out_dir) / f"{safe_name(tid)}.commit.json").exists()]
         if existing:
             raise DrawError(f"承诺文件已存在，拒绝覆盖: {', '.join(existing)}",
                             f"commitment file already exists, not overwritten: {', '.join(existing)}",
@@ -389,16 +390,10 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
         out = Path(out_dir)
         for tid, com in commitments.items():
             sha = hashlib.sha256(canonical_json(com).encode("utf-8")).hexdigest()
-            write_json(out / f"{_safe(tid)}.commit.json",
+            write_json(out / f"{safe_name(tid)}.commit.json",
                        {"format": RECORD_FORMAT, "commitment": com, "commitment_sha256": sha}, overwrite=False)
     return DrawRun(run_id, plan.id, draw_ids, "committed", commitments,
                    summary={"run_id": run_id, "status": "committed", "draws": draw_ids, "seed_protocol": protocol})
-
-
-def _safe(task_id: str) -> str:
-    from dbsj.draw.records import safe_name
-
-    return safe_name(task_id)
 
 
 # -- reveal ---------------------------------------------------------------------------------------------
@@ -494,7 +489,7 @@ def reveal_draw(store: Any, seed: Seed, *, run_id: str | None = None, out_dir: s
     if status != "committed":
         raise DrawError(f"抽取批次 {rid} 的状态为 {status}，不能再次揭示", f"draw run {rid} is {status}; it cannot be revealed again",
                         hint_zh="重新抽取请重新承诺（新的尝试会被记录）", hint_en="to redraw, commit again (a new, visible attempt)")
-    plan = _stored_plan(store, plan_id)
+    plan = stored_plan(store, plan_id)
     rows = store.execute("SELECT task_id, draw_id, summary, attempt FROM draws WHERE draw_id IN (SELECT unnest(?::VARCHAR[]))",
                          [draw_ids]).fetchall()
     order = {d: i for i, d in enumerate(draw_ids)}

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from dbsj.draw.engine import DrawOptions, _stored_plan, filter_assignment, selection_for, selection_section
+from dbsj.draw.engine import DrawOptions, stored_plan, selection_for, selection_section
 from dbsj.draw.records import read_record
 from dbsj.errors import InputError, VerificationError
 from dbsj.store.digest import SET_DIGEST_SQL
@@ -194,7 +194,7 @@ def _reassign(store: Any, run_id: str, draw_id: str, this_selection: dict[str, A
         else:
             sizes = {e["stratum"]: (e["k"], e["eligible"]) for e in com["strata"]}
             sections[tid] = selection_section(com, selection_for(store.con, did, tid, seed, sizes, com["algorithm"]))
-    plan = _stored_plan(store, plan_id)
+    plan = stored_plan(store, plan_id)
     _outcome, per_task = _assignment_sections(store, plan, run_id, seed, sections, options)
     task_of = {did: tid for did, tid, _p, _s in rows}
     if cache is not None:
