@@ -201,3 +201,22 @@ def test_prefilter_falls_back_when_a_stratum_is_left_short():
     got = _select(con, rows, sizes, prefilter=True)
     assert got == _select(con, rows, sizes, prefilter=False)
     assert [r[1] for r in got if r[0] == "s"] == ["id0", "id1", "id2"]
+
+
+@settings(max_examples=12)
+@given(pool=st.dictionaries(st.text(alphabet="0123456789AX新", min_size=1, max_size=6),
+                            st.sampled_from(["credit_class=A", "credit_class=B|region=650100", "*"]), max_size=40),
+       k=st.integers(0, 12), seed=st.text(min_size=1, max_size=6))
+def test_sql_selection_equals_the_reference_implementation(pool, k, seed):
+    """The SQL hot path and the standard-library reference (dbsj.verifier) select the same rows."""
+    from dbsj.verifier import bottom_k
+
+    strata: dict[str, list[str]] = {}
+    for ident, s in pool.items():
+        strata.setdefault(s, []).append(ident)
+    sizes = {s: (min(k, len(ids)), len(ids)) for s, ids in strata.items()}
+    rows = [(s, i, dbsj.ticket(seed, "T", s, i)) for s, ids in strata.items() for i in ids]
+    got = _select(_CON, rows, sizes, prefilter=True) if rows else []
+    expect = [(s, i, t, r) for s in sorted(strata)
+              for r, (t, i) in enumerate(bottom_k({i: dbsj.ticket(seed, "T", s, i) for i in strata[s]}, sizes[s][0]), 1)]
+    assert got == expect
