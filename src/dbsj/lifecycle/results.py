@@ -81,6 +81,30 @@ class _Checker:
         self.current: dict[tuple[str, str, str], tuple] = {}
         self._loaded: set[tuple[str, str | None]] = set()
 
+    def preload(self, task_ids: Iterable[str]) -> None:
+        """Bulk mode: read every given task's selections, teams and standing results in three queries."""
+        wanted = sorted({t for t in task_ids if t in self.draws and (t, None) not in self._loaded})
+        if not wanted:
+            return
+        draw_ids = [self.draws[t][0] for t in wanted]
+        for t, u in self.store.execute("SELECT task_id, uscc FROM selections WHERE draw_id IN (SELECT unnest(?::VARCHAR[])) "
+                                       "AND task_id IN (SELECT unnest(?::VARCHAR[]))", [draw_ids, wanted]).fetchall():
+            self._selected.setdefault(t, set()).add(u)
+        for t, u, staff in self.store.execute(
+                "SELECT task_id, uscc, staff_id FROM assignments WHERE draw_id IN (SELECT unnest(?::VARCHAR[])) "
+                "AND task_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY task_id, uscc, staff_id", [draw_ids, wanted]).fetchall():
+            self._teams.setdefault(t, {}).setdefault(u, []).append(staff)
+        rows = self.store.execute("""
+            SELECT task_id, uscc, item_code, entry_no, result_code, method, disposition, inspected_on FROM results
+            WHERE task_id IN (SELECT unnest(?::VARCHAR[]))
+            QUALIFY row_number() OVER (PARTITION BY task_id, uscc, item_code ORDER BY entry_no DESC) = 1""",
+                                  [wanted]).fetchall()
+        self.current.update({(t, u, i): (e, rc, m, d, on) for t, u, i, e, rc, m, d, on in rows})
+        for t in wanted:
+            self._selected.setdefault(t, set())
+            self._teams.setdefault(t, {})
+            self._loaded.add((t, None))
+
     def _load(self, task_id: str, uscc: str) -> None:
         """Read what the checks need: the whole task in bulk mode, else just this target."""
         scope = (task_id, None if self.bulk else uscc)
@@ -277,7 +301,9 @@ def record_result(store: Store, result: Result, *, correction: bool = False) -> 
 def record_results(store: Store, results: Iterable[Result], *, correction: bool = False,
                    source: str = "api") -> list[RecordedResult]:
     """Record many visits at once, all or nothing; one ledger entry (kind ``result.imported``) covers the batch."""
+    results = list(results)
     checker = _Checker(store, bulk=True)
+    checker.preload(r.task_id for r in results)
     seen: dict = {}
     checked = [checker.check(r, correction=correction, where=None, seen=seen) for r in results]
     if not checked:
@@ -374,6 +400,7 @@ def import_results(store: Store, path: str | Path, *, correction: bool = False) 
                               where=f"{where}:item_code", hint_zh=f"另见 {visit['where']}", hint_en=f"see also {visit['where']}")
         visit["items"][item] = code
     checker = _Checker(store, bulk=True)
+    checker.preload(key[0] for key in visits)
     seen: dict = {}
     checked = []
     for (task_id, uscc, staff, on, method, disp), v in visits.items():
