@@ -173,6 +173,10 @@ def _show_summary(ctx: DemoContext, summary: dict[str, Any]) -> None:
 
 from dbsj.draw.demo_step import draw_step as _draw_step, show_draw as _show_draw  # noqa: E402
 from dbsj.rules.demo_step import check_step as _check_step, show_check as _show_check  # noqa: E402
+from dbsj.lifecycle.demo_step import (  # noqa: E402
+    assess_step as _assess_step, lifecycle_step as _lifecycle_step, show_assess as _show_assess,
+    show_lifecycle as _show_lifecycle,
+)
 
 #: The demo, in order. Add a feature's step with one line, after the step whose output it needs.
 STEPS: list[DemoStep] = [
@@ -180,6 +184,9 @@ STEPS: list[DemoStep] = [
     DemoStep("summary", "名录库概况", "pool summary", _summary_step, _show_summary),
     DemoStep("draw", "抽取与人员分配（并复核）", "draw and assign (and verify)", _draw_step, _show_draw),
     DemoStep("check", "检查 2023 年度计划（规则包）", "check the 2023 plan (rule packs)", _check_step, _show_check),
+    DemoStep("lifecycle", "结果录入、公示与后续处置（模拟全年）", "results, publication, follow-up (simulated year)",
+             _lifecycle_step, _show_lifecycle),
+    DemoStep("assess", "督查考评与报告 demo/report.html", "assessment and demo/report.html", _assess_step, _show_assess),
 ]
 
 
