@@ -128,7 +128,7 @@ def _observed(report) -> dict[str, set]:  # noqa: ANN001
     }
 
 
-@settings(max_examples=40)
+@settings(max_examples=25)
 @given(scenarios())
 def test_sql_checker_matches_reference_evaluation(scenario):
     _load(*scenario)

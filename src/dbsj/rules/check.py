@@ -21,7 +21,7 @@ from dbsj.errors import RuleError, get_language
 from dbsj.models import PROBLEM_CODES, STATUS_CODES, Plan, load_plan
 from dbsj.rules.catalog import ENTITIES
 from dbsj.rules.events import EventEngine
-from dbsj.rules.loader import LoadedRule, RuleSet, load_rules
+from dbsj.rules.loader import LoadedRule, RuleSet, cached_rules
 from dbsj.rules.schema import CheckRule, CoverageRule, PredicateRule, RepeatRule, ShareRule
 from dbsj.rules.sql import condition_sql, quote, where_sql
 
@@ -130,23 +130,21 @@ class _Relations:
         return table in self._tables
 
     def _create(self, entity: str, sql: str, params: list[Any] | None = None) -> None:
+        """A temp table: for relations read several times, or built with parameters."""
         name = self.name(entity)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params or [])
-        self.created.append(name)
+        self.created.append(("TABLE", name))
 
     def _view(self, entity: str, sql: str) -> None:
-        """Large store relations stay where they are: a view, not a copy."""
+        """A temp view: store relations stay where they are (no copy); small plan relations cost nothing."""
         name = self.name(entity)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
-        self.created.append(name)
+        self.created.append(("VIEW", name))
 
     def _arrow(self, entity: str, table: pa.Table) -> None:
-        view = self.name(entity) + "_arrow"
-        self.con.register(view, table)
-        try:
-            self._create(entity, f"SELECT * FROM {view}")
-        finally:
-            self.con.unregister(view)
+        name = self.name(entity)
+        self.con.register(name, table)
+        self.created.append(("ARROW", name))
 
     def _build(self, plan: Plan, rules: RuleSet) -> None:
         n = self.name
@@ -154,23 +152,23 @@ class _Relations:
                           "NULL::VARCHAR category, NULL::VARCHAR basis, NULL::VARCHAR subject, NULL::VARCHAR content, "
                           "NULL::VARCHAR[] target_kinds, NULL::VARCHAR[] methods WHERE FALSE"}
         if self._has_table("items"):
-            self._create("items", "SELECT code, name, department, category, basis, subject, content, target_kinds, "
+            self._view("items", "SELECT code, name, department, category, basis, subject, content, target_kinds, "
                                   "methods FROM items WHERE active")
         else:
-            self._create("items", empty["items"])
-        self._create("item_departments", f"SELECT DISTINCT department FROM {n('items')} WHERE department IS NOT NULL")
+            self._view("items", empty["items"])
+        self._view("item_departments", f"SELECT DISTINCT department FROM {n('items')} WHERE department IS NOT NULL")
         if self._has_table("targets"):
             self._view("targets", "SELECT uscc, name, entity_kind, status, authority, office, region, industry, "
                                   "established, credit_class, tags, active FROM targets")
         else:
-            self._create("targets", "SELECT NULL::VARCHAR uscc, NULL::VARCHAR name, NULL::VARCHAR entity_kind, "
+            self._view("targets", "SELECT NULL::VARCHAR uscc, NULL::VARCHAR name, NULL::VARCHAR entity_kind, "
                                     "NULL::VARCHAR status, NULL::VARCHAR authority, NULL::VARCHAR office, "
                                     "NULL::VARCHAR region, NULL::VARCHAR industry, NULL::DATE established, "
                                     "NULL::VARCHAR credit_class, NULL::VARCHAR[] tags, NULL::BOOLEAN active WHERE FALSE")
         if self._has_table("history"):
             self._view("history", "SELECT uscc, item_code, inspected_on, task_id FROM history WHERE active")
         else:
-            self._create("history", "SELECT NULL::VARCHAR uscc, NULL::VARCHAR item_code, NULL::DATE inspected_on, "
+            self._view("history", "SELECT NULL::VARCHAR uscc, NULL::VARCHAR item_code, NULL::DATE inspected_on, "
                                     "NULL::VARCHAR task_id WHERE FALSE")
 
         tasks = plan.tasks
@@ -193,11 +191,11 @@ class _Relations:
         pairs = [(t.id, code) for t in tasks for code in dict.fromkeys(t.items)]
         self._arrow("task_items_raw", pa.table({"task_id": pa.array([p[0] for p in pairs], pa.string()),
                                                 "item_code": pa.array([p[1] for p in pairs], pa.string())}))
-        self._create("task_items", f"""
+        self._view("task_items", f"""
             SELECT r.task_id, r.item_code, (i.code IS NOT NULL) AS item_known, i.category AS item_category,
                    i.department AS item_department
             FROM {n('task_items_raw')} r LEFT JOIN {n('items')} i ON i.code = r.item_code""")
-        self._create("tasks", f"""
+        self._view("tasks", f"""
             SELECT t.*, coalesce(c.n_items, 0) AS n_items, coalesce(c.n_key, 0) AS n_key_items,
                    coalesce(c.n_general, 0) AS n_general_items,
                    (coalesce(c.n_general, 0) > 0 AND coalesce(c.n_general, 0) = coalesce(c.n_items, 0)) AS general_only
@@ -222,7 +220,7 @@ class _Relations:
             "ratio_floor": pa.array([q[2] for q in quotas], pa.float64()),
             "ratio_ceiling": pa.array([q[3] for q in quotas], pa.float64()),
             "count": pa.array([q[4] for q in quotas], pa.int64())}))
-        self._create("task_quotas", f"SELECT q.*, t.general_only FROM {n('task_quotas_raw')} q "
+        self._view("task_quotas", f"SELECT q.*, t.general_only FROM {n('task_quotas_raw')} q "
                                     f"JOIN {n('tasks')} t USING (task_id)")
 
         live = "d.status NOT IN ('failed', 'superseded')"
@@ -254,7 +252,7 @@ class _Relations:
             SELECT s.task_id, s.stratum, s.due, w.*, {in_scope} AS in_scope, s.uscc AS drawn_uscc
             FROM ({drawn}) s LEFT JOIN {n('targets')} w ON w.uscc = s.uscc
             LEFT JOIN {n('task_scopes')} sc ON sc.task_id = s.task_id""", drawn_params)
-        self._create("selections", f"SELECT task_id, drawn_uscc AS uscc, stratum, due, in_scope "
+        self._view("selections", f"SELECT task_id, drawn_uscc AS uscc, stratum, due, in_scope "
                                    f"FROM {n('selected_targets')}")
         if self._has_table("assignments") and self._has_table("draws"):
             self._create("visits", f"""
@@ -277,9 +275,11 @@ class _Relations:
         return [dict(zip(cols, r)) for r in cur.fetchall()]
 
     def drop(self) -> None:
-        views = {r[0] for r in self.con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
-        for name in reversed(self.created):
-            self.con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {name}")
+        for kind, name in reversed(self.created):
+            if kind == "ARROW":
+                self.con.unregister(name)
+            else:
+                self.con.execute(f"DROP {kind} IF EXISTS {name}")
 
 
 def _require_sql(entity: str, require: dict[str, Any], alias: str | None = None) -> tuple[str, list[Any]]:
@@ -467,7 +467,7 @@ def check_plan(plan: Plan | str | Path, store: Any = None, *, rules: RuleSet | N
     if not isinstance(plan, Plan):
         plan = load_plan(plan)
     if rules is None:
-        rules = load_rules(rule_dirs)
+        rules = cached_rules(rule_dirs)
     own = store is None
     if own:
         store = Store(":memory:")
