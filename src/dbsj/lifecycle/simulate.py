@@ -5,8 +5,8 @@ same results, publications and ledger payloads. Results go through the real API 
 :func:`dbsj.publish`), so every check applies: the recording inspector is one assigned to the target, dates
 lie between the draw and the clock.
 
-The year is run in monthly rounds: each month's inspections are recorded at the month's end and published
-some working days later; a deterministic share of targets is inspected but left for a later round (so its
+The year is run in half-monthly rounds: inspections are recorded on the 15th and at the month's end and
+published some working days later; a deterministic share of targets is inspected but left for a later round (so its
 publication is late), a share is not inspected at all, and a share of results finds problems.
 """
 
@@ -63,13 +63,13 @@ def _outcome(n: int) -> tuple[ResultCode, Disposition]:
 
 
 def simulate_lifecycle(store: Store, out_dir: str | Path, *, seed: str = "dbsj-demo", until: dt.date | None = None,
-                       skip_share: float = 0.04, late_share: float = 0.08, publish_after: int = 10,
+                       skip_share: float = 0.04, late_share: float = 0.08, publish_after: int = 5,
                        plugins: Any = None) -> dict[str, Any]:
     """Simulate inspections, results and publications of every drawn task up to ``until`` (default: today).
 
     :param skip_share: share of drawn targets never inspected (plan completion below 100%).
     :param late_share: share of inspected targets recorded a round late (published after the deadline).
-    :param publish_after: working days after each month's end when that round is published.
+    :param publish_after: working days after each round when it is published.
     :return: counts: visits, result entries, publication batches and entries, rounds.
 
     The clock is stepped through the rounds and restored afterwards.
@@ -108,7 +108,7 @@ def simulate_lifecycle(store: Store, out_dir: str | Path, *, seed: str = "dbsj-d
                     key=lambda d: list(Disposition).index(d))
         result = Result(task_id=task_id, uscc=uscc, staff_id=staff, items=items, disposition=worst, inspected_on=day)
         month_end = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-        record_on = min(month_end, until)
+        record_on = min(day.replace(day=15) if day.day <= 15 else month_end, until)
         if ((n >> 32) % 10_000) < late_share * 10_000:
             record_on = min(record_on + dt.timedelta(days=45), until)  # left for a later round: published late
         rounds.setdefault(record_on, []).append(result)
