@@ -107,8 +107,8 @@ def main() -> None:
         full = dbsj.assign_visits(store, plan=plan, draw_id="bench", selections=sel, seed="bench-seed", options=opts)
         t_full = time.perf_counter() - t0
         # the floor the spec sets: one SHA-256 of a ticket message per candidate pair, same engine, same run
-        from dbsj.draw.assignment import ALGORITHM, _field
-        prefix = (_field(ALGORITHM) + _field("bench-seed")).decode()
+        from dbsj.draw.assignment import _field
+        prefix = (_field(dbsj.ASSIGNMENT_ALGORITHM) + _field("bench-seed")).decode()
         t0 = time.perf_counter()
         store.con.execute("""SELECT min(sha256(? || '29:' || m || '@2023-07-20' || '18:' || m || '7:' || s)) FROM (
             SELECT 'T' || lpad((i // 45)::VARCHAR, 17, '0') AS m, 'S' || lpad((i % 5000)::VARCHAR, 6, '0') AS s

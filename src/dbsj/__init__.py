@@ -108,6 +108,7 @@ from dbsj.rules import (
     shipped_rules_dir,
 )
 from dbsj.draw.assignment import (
+    ASSIGNMENT_ALGORITHM,
     RECUSAL_REASONS,
     AssignmentOptions,
     AssignmentOutcome,
@@ -174,6 +175,7 @@ __all__ = [
     "effective_ratio_table", "publication_deadline_days",
     # assignment (inspectors to visits)
     "assign_visits", "AssignmentOptions", "AssignmentOutcome", "RECUSAL_REASONS", "assignment_ticket",
+    "ASSIGNMENT_ALGORITHM",
     # draws (commit then chance, selection, records, verification, sampling)
     "draw_plan", "draw_task", "commit_draw", "reveal_draw", "DrawOptions", "DrawRun", "verify_record", "verify_records",
     "VerificationReport", "export_draw_pool", "public_record", "sample_ids", "ticket", "sample_size", "set_digest",

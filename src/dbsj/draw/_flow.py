@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 import attrs
 
-__all__ = ["GroupSolution", "solve_group"]
+__all__: list[str] = []  # internal to dbsj.draw.assignment
 
 
 @attrs.frozen(slots=True)

@@ -26,11 +26,12 @@ import pyarrow as pa
 from dbsj.draw._flow import solve_group
 from dbsj.errors import DrawError, InputError, PlanError, PluginError
 
-__all__ = ["ALGORITHM", "RECUSAL_REASONS", "AssignmentOptions", "AssignmentOutcome", "assign_visits",
-           "assignment_ticket", "ticket_encoding"]
+__all__ = ["ASSIGNMENT_ALGORITHM", "RECUSAL_REASONS", "AssignmentOptions", "AssignmentOutcome", "assign_visits",
+           "assignment_ticket"]
 
 #: Algorithm id of the assignment; it goes into every ticket and every record.
-ALGORITHM = "dbsj-assign/1"
+ASSIGNMENT_ALGORITHM = "dbsj-assign/1"
+ALGORITHM = ASSIGNMENT_ALGORITHM
 
 #: Built-in exclusion reasons, in the order they are tested (a pair is counted under the first that applies),
 #: with their Chinese and English labels. Plug-in reasons are counted as ``"<plug-in>:<reason>"``.
@@ -105,7 +106,7 @@ def _field(value: str) -> bytes:
     return str(len(raw)).encode("ascii") + b":" + raw
 
 
-def ticket_encoding(seed: str, visit_id: str, uscc: str, staff_id: str) -> bytes:
+def _ticket_message(seed: str, visit_id: str, uscc: str, staff_id: str) -> bytes:
     """The bytes a pair's ticket hashes: ``<len>:<value>`` for the algorithm id, seed, visit, target, inspector.
 
     ``<len>`` is the decimal UTF-8 byte length of the value; fields follow each other with no separator.
@@ -115,7 +116,7 @@ def ticket_encoding(seed: str, visit_id: str, uscc: str, staff_id: str) -> bytes
 
 def assignment_ticket(seed: str, visit_id: str, uscc: str, staff_id: str) -> str:
     """The ticket (lowercase SHA-256 hex) of one inspector for one visit; smaller tickets are tried first."""
-    return hashlib.sha256(ticket_encoding(seed, visit_id, uscc, staff_id)).hexdigest()
+    return hashlib.sha256(_ticket_message(seed, visit_id, uscc, staff_id)).hexdigest()
 
 
 def visit_id_of(uscc: str, due: dt.date) -> str:
