@@ -222,3 +222,9 @@ def test_bad_pack_on_the_command_line_exits_2(write_pack, capsys):
     d = write_pack("prov", {"pack.yaml": PACK, "r.yaml": "rules:\n  - {id: x.y, kind: nope, name: n}\n"})
     assert main(["rules", "list", "--rules", str(d)]) == 2
     assert "r.yaml:2" in capsys.readouterr().err
+
+
+def test_publication_deadline_must_be_a_positive_whole_number(write_pack):
+    prov = write_pack("prov", {"pack.yaml": PACK, "p.yaml": "rules:\n  - {id: publication.deadline, override: true, value: 0}\n"})
+    with pytest.raises(RuleError, match="publication.deadline"):
+        dbsj.publication_deadline_days([prov])

@@ -193,6 +193,14 @@ class _SetRule(_RuleBase):
     message_en: str | None = None
 
 
+class CoverageTarget(_Strict):
+    """Where coverage is looked for: ``entity`` rows (filtered by ``where``) whose ``key`` holds the value."""
+
+    entity: str
+    key: str
+    where: Where = Field(default_factory=dict)
+
+
 class CoverageRule(_SetRule):
     """Every row of ``each`` (filtered by ``where``) must have its ``key`` appear as ``in_.key`` in ``in``."""
 
@@ -200,16 +208,10 @@ class CoverageRule(_SetRule):
     each: str = Field(description="entity whose rows must be covered, e.g. items, item_departments")
     key: str = Field(description="column of 'each' to look for")
     where: Where = Field(default_factory=dict)
-    in_: "CoverageTarget" = Field(alias="in")
+    in_: CoverageTarget = Field(alias="in")
     exempt: tuple[str, ...] = Field((), description="key values exempt from the rule")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class CoverageTarget(_Strict):
-    entity: str
-    key: str
-    where: Where = Field(default_factory=dict)
 
 
 class ShareRule(_SetRule):
