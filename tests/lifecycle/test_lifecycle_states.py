@@ -94,4 +94,4 @@ def test_simulated_year_is_deterministic_and_passes_every_check(tmp_path, pm):
             assert dbsj.Ledger(s).verify() > 0
     assert outs[0] == outs[1]
     summary = outs[0][0]
-    assert 0 < summary["visits"] < 7 and summary["published_entries"] == summary["entries"]
+    assert 0 < summary["visits"] < 7 and 0 < summary["published_entries"] <= summary["entries"]

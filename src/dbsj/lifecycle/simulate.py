@@ -110,16 +110,18 @@ def simulate_lifecycle(store: Store, out_dir: str | Path, *, seed: str = "dbsj-d
         month_end = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
         record_on = min(day.replace(day=15) if day.day <= 15 else month_end, until)
         if ((n >> 32) % 10_000) < late_share * 10_000:
-            record_on = min(record_on + dt.timedelta(days=45), until)  # left for a later round: published late
+            # left for a later round: published late; every other one only entered at the year's end (overdue)
+            record_on = until if (n >> 48) % 2 == 0 else min(record_on + dt.timedelta(days=45), until)
         rounds.setdefault(record_on, []).append(result)
     # One timeline of actions (record a round at 18:00, publish it some working days later at 10:00), in time order.
     timeline: list[tuple[dt.datetime, str, dt.date]] = []
     for record_on in sorted(rounds):
         timeline.append((dt.datetime(record_on.year, record_on.month, record_on.day, 18, 0, tzinfo=clock.BEIJING),
                          "record", record_on))
-        publish_on = min(cal.add_workdays(record_on, publish_after), until)
-        timeline.append((dt.datetime(publish_on.year, publish_on.month, publish_on.day, 10, 0, tzinfo=clock.BEIJING),
-                         "publish", record_on))
+        publish_on = cal.add_workdays(record_on, publish_after)
+        if publish_on <= until:  # rounds recorded at the very end stay unpublished (pending, or overdue: alerts)
+            timeline.append((dt.datetime(publish_on.year, publish_on.month, publish_on.day, 10, 0,
+                                         tzinfo=clock.BEIJING), "publish", record_on))
     saved = clock._fixed
     visits = entries = batches = published = 0
     try:
