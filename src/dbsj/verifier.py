@@ -214,6 +214,9 @@ def verify_files(record_path: str, pool_path: str) -> list[str]:
     committed = {s["stratum"]: s for s in commitment.get("strata", [])}
     for stratum in sorted(set(pool) - set(committed)):
         problems.append(f"stratum {stratum}: in the pool but not in the commitment")
+    root = hashlib.sha256("".join(sorted(e.get("digest", "") for e in committed.values())).encode("ascii")).hexdigest()
+    if root != (commitment.get("eligible") or {}).get("root"):
+        problems.append("commitment: eligible root does not bind the stratum digests")
     seed = seed_value(record, problems)
     selected = {s["stratum"]: s for s in (record.get("selection") or {}).get("strata", [])}
     params = commitment.get("parameters") or {}

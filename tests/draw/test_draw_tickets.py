@@ -173,3 +173,13 @@ def test_sample_cli_json_prints_draw_order(capsys):
 def test_fraction_rule_is_exact():
     # the reason ratios are recorded as decimal text: float products round up wrongly
     assert math.ceil(0.07 * 100) == 8 and math.ceil(Fraction("0.07") * 100) == 7
+
+
+def test_stratum_digests_in_batches_equal_the_set_digest(store):
+    from dbsj.draw.engine import stratum_digests
+
+    ids = {f"s{j}": [f"91{j}{i:014d}" for i in range(40 + j)] for j in range(5)}
+    for s, members in ids.items():
+        store.execute("INSERT INTO draw_eligible SELECT 'd', ?, unnest(?::VARCHAR[])", [s, members])
+    expect = [(s, len(m), dbsj.set_digest(m)) for s, m in sorted(ids.items())]
+    assert stratum_digests(store.con, "d", batch_rows=50) == expect == stratum_digests(store.con, "d")

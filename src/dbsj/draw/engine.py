@@ -229,6 +229,36 @@ def _repeat_window(options: DrawOptions) -> int:
         return 365
 
 
+def stratum_digests(con: Any, draw_id: str, batch_rows: int = 2_000_000) -> list[tuple[str, int, str]]:
+    """``(stratum, eligible, digest)`` of a draw's stored eligible set, in ascending byte order of label.
+
+    The digest is an ordered aggregate; strata are digested in batches of about ``batch_rows`` ids so that
+    memory stays bounded on pools of tens of millions.
+    """
+    counts = sorted(((s, int(n)) for s, n in con.execute(
+        "SELECT stratum, count(*) FROM draw_eligible WHERE draw_id = ? GROUP BY stratum", [draw_id]).fetchall()),
+        key=lambda r: r[0].encode("utf-8"))
+    batches: list[list[str]] = []
+    size = batch_rows
+    for stratum, n in counts:
+        if size + n > batch_rows:
+            batches.append([])
+            size = 0
+        batches[-1].append(stratum)
+        size += n
+    digests: dict[str, str] = {}
+    for batch in batches:
+        digests.update(con.execute(
+            f"SELECT stratum, {SET_DIGEST_SQL} FROM (SELECT stratum, uscc AS id FROM draw_eligible "
+            f"WHERE draw_id = ? AND list_contains(?::VARCHAR[], stratum)) GROUP BY stratum", [draw_id, batch]).fetchall())
+    return [(s, n, digests[s]) for s, n in counts]
+
+
+def eligible_root(digests: list[str]) -> str:
+    """One hash binding every stratum's digest: SHA-256 hex of the digests sorted and concatenated."""
+    return hashlib.sha256("".join(sorted(digests)).encode("ascii")).hexdigest()
+
+
 def _item_kinds(store: Any, task: Task) -> tuple[str, ...] | None:
     rows = store.execute("SELECT code, target_kinds FROM items WHERE active AND code IN (SELECT unnest(?::VARCHAR[]))",
                          [list(task.items)]).fetchall()
@@ -263,10 +293,8 @@ def _commit_task(store: Any, ledger: Ledger, plan: Plan, plan_sha: str, task: Ta
         excl = dict(con.execute(f"SELECT reason, count(*) FROM {_CLASS} WHERE reason IS NOT NULL GROUP BY reason").fetchall())
         exclusions = {r: int(excl[r]) for r in EXCLUSION_REASONS if r in excl}
         con.execute(f"DROP TABLE {_CLASS}")
-        rows = con.execute(f"SELECT stratum, count(*), {SET_DIGEST_SQL} FROM (SELECT stratum, uscc AS id FROM draw_eligible "
-                           f"WHERE draw_id = ?) GROUP BY stratum", [draw_id]).fetchall()
-        total, total_digest = con.execute(f"SELECT count(*), {SET_DIGEST_SQL} FROM (SELECT uscc AS id FROM draw_eligible "
-                                          f"WHERE draw_id = ?)", [draw_id]).fetchall()[0]
+        rows = stratum_digests(con, draw_id)
+        total = sum(n for _s, n, _d in rows)
         if not rows:
             raise DrawError(f"任务 {task.id} 没有符合条件的检查对象（排除: {exclusions}）",
                             f"task {task.id} has no eligible targets (excluded: {exclusions})", where=f"task {task.id}",
@@ -302,7 +330,7 @@ def _commit_task(store: Any, ledger: Ledger, plan: Plan, plan_sha: str, task: Ta
                            "max_per_stratum": s.max_per_stratum, "ratio_table": s.table,
                            "repeat_window_days": options.repeat_window_days, "as_of": task.start.isoformat()},
             "strata": strata,
-            "eligible": {"count": int(total), "digest": total_digest},
+            "eligible": {"count": int(total), "root": eligible_root([e["digest"] for e in strata])},
             "exclusions": exclusions,
             "seed_protocol": protocol,
             "ledger_head": head_before,

@@ -15,10 +15,9 @@ from typing import Any
 
 import attrs
 
-from dbsj.draw.engine import DrawOptions, stored_plan, selection_for, selection_section
+from dbsj.draw.engine import DrawOptions, selection_for, selection_section, stored_plan, stratum_digests
 from dbsj.draw.records import read_record
 from dbsj.errors import InputError, VerificationError
-from dbsj.store.digest import SET_DIGEST_SQL
 from dbsj.store.ledger import Ledger
 from dbsj.verifier import canonical_json, sample_size, seed_value
 
@@ -110,8 +109,7 @@ def verify_record(store: Any, record: str | Path, *, options: DrawOptions | None
     checked.append("commitment")
     stored_com = summary.get("commitment", com)
     # 2. eligible set
-    rows = store.execute(f"SELECT stratum, count(*), {SET_DIGEST_SQL} FROM (SELECT stratum, uscc AS id FROM draw_eligible "
-                         f"WHERE draw_id = ?) GROUP BY stratum", [draw_id]).fetchall()
+    rows = stratum_digests(store.con, draw_id)
     have = {s: (int(n), d) for s, n, d in rows}
     for entry in com.get("strata", []):
         n, d = have.pop(entry["stratum"], (0, None))
