@@ -55,6 +55,10 @@ def test_draw_writes_records_that_verify(filled, tmp_path):
         got = next(s for s in rec["selection"]["strata"] if s["stratum"] == entry["stratum"])
         assert len(got["selected"]) == entry["k"]
     assert rec["commitment"]["parameters"]["repeat_window_days"] == 365  # rule frequency.same-item-yearly
+    # a target drawn by both tasks in the same batch is one visit (进一次门、查多项事) with both departments
+    merged = [v for v in rec["assignment"]["visits"] if v["tasks"] == ["T1", "T2"]]
+    assert merged and all({m["department"] for m in v["team"]} == {"市场监管", "卫生健康"} for v in merged)
+    assert merged == [v for v in _rec(tmp_path / "T2.draw.json")["assignment"]["visits"] if v["tasks"] == ["T1", "T2"]]
     d = next(e for e in rec["commitment"]["strata"] if e["stratum"] == "credit_class=D")
     assert d["quota"] == {"min": "0.5"}
     for tid in ("T1", "T2"):
