@@ -42,14 +42,13 @@ def test_demo_json_builds_the_province_in_demo_folder(in_tmp: Path, capsys: pyte
         assert store.count("targets") == N
 
 
-def test_demo_prints_a_chinese_first_summary_and_starts_fresh(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--targets", "3000"]) == 0
-    assert main(["demo", "--targets", "2000"]) == 0  # a second run starts from a fresh store
+def test_demo_prints_a_chinese_first_summary(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--targets", "1000"]) == 0
     text = capsys.readouterr().out
     assert "检查对象名录库：地州 × 信用风险分类" in text and "乌鲁木齐市" in text
     assert "执法检查人员名录库" in text and "抽查事项清单" in text
     with dbsj.Store(in_tmp / "demo" / "dbsj.duckdb", read_only=True) as store:
-        assert store.count("targets") == 2000
+        assert store.count("targets") == 1000
 
 
 def test_demo_refuses_the_users_store(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,8 +57,23 @@ def test_demo_refuses_the_users_store(in_tmp: Path, capsys: pytest.CaptureFixtur
     assert not (in_tmp / "dbsj.duckdb").exists()
 
 
-def test_run_demo_api_with_english_text(tmp_path: Path) -> None:
-    dbsj.set_language("en")
-    result = dbsj.run_demo(tmp_path / "d", targets=500, json=True)
+def test_run_demo_api_runs_the_steps_it_is_given(tmp_path: Path) -> None:
+    from dbsj.demo import STEPS
+
+    dbsj.run_demo(tmp_path / "d", targets=800, json=True, steps=STEPS[:2])
+    (tmp_path / "d" / "records").mkdir()  # what a later step leaves behind
+    result = dbsj.run_demo(tmp_path / "d", targets=500, json=True, steps=STEPS[:2])  # a second run starts fresh
+    assert result["order"] == ["pools", "summary"]
+    assert not (tmp_path / "d" / "records").exists()
+    with dbsj.Store(tmp_path / "d" / "dbsj.duckdb", read_only=True) as store:
+        assert store.count("targets") == 500
     assert result["steps"]["pools"]["targets"]["accepted"] == 500
     assert Path(result["db"]).parent == tmp_path / "d"
+
+
+def test_demo_will_not_empty_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep", encoding="utf-8")
+    with pytest.raises(dbsj.InputError):
+        dbsj.run_demo(tmp_path / "mine", targets=10, json=True)
+    assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "keep"

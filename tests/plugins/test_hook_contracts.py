@@ -26,7 +26,7 @@ def _manager(*plugins: tuple[object, str], entry_points: bool = False) -> dbsj.P
     return pm
 
 
-@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(pools(max_targets=12, max_inspectors=6))
 def test_provide_hooks_feed_pools_and_strategy_data_imports_cleanly(tmp_path: Path, data: dict) -> None:
     _manager((FakeDepartment(**data, batch_rows=5), "fake"))
