@@ -10,7 +10,7 @@ import pytest
 import dbsj
 from dbsj.cli import main
 
-N = 20_000
+N = 10_000
 
 
 @pytest.fixture
