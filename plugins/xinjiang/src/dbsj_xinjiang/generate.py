@@ -1,10 +1,12 @@
 """Generating the synthetic province in DuckDB SQL, streamed as Arrow record batches.
 
-Every target row ``i`` (0 ≤ i < N) is a pure function of ``(seed, i)``: one SHA-256 of ``seed:target:i``
-is cut into eight 32-bit numbers, and each attribute is read from one of them through ``CASE`` thresholds
-built from the integer weights in :mod:`dbsj_xinjiang.catalogue`. No Python runs per row, no ``random``,
-no DuckDB ``hash()`` (whose values may change between DuckDB versions): SHA-256 and integer arithmetic
-only, so the same options give the same bytes in any process.
+Every target row ``i`` (0 ≤ i < N) is a pure function of ``(seed, i)``: DuckDB ``hash`` of four
+distinct integers derived from ``i`` and the seed gives eight 32-bit numbers; each attribute reads
+one of them — through ``CASE`` thresholds or a join of its top 16 bits to a small weight table
+(:func:`lookup_ranges`) built from the integer weights in :mod:`dbsj_xinjiang.catalogue`. No Python
+runs per row and nothing depends on ``random`` or Python's ``hash()``, so the same options give the
+same bytes in any process. (DuckDB's ``hash`` is stable within a DuckDB release; SHA-256 would be
+stable across releases but costs more than the rest of the generator together.)
 
 USCCs are unique and valid: the 8-digit organisation-code body is ``(i·48271 + offset) mod 10⁸`` (a
 bijection for i < 10⁸), followed by its GB 11714 check character and the GB 32100 check character,
