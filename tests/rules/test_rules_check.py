@@ -288,3 +288,12 @@ def test_scope_respected_by_drawn_targets(write_plan, good_store):
     assert sorted((f.evidence["task_id"], f.evidence["uscc"]) for f in report.by_rule("scope.respected")) == [
         ("T4", USCC[0]), ("T4", "91650200MA77OUT01X")]
     assert "credit_class" not in report.by_rule("scope.respected")[0].evidence  # the class is never shown
+
+
+def test_findings_are_listed_up_to_a_limit_and_counted_in_full(write_plan, good_store):
+    many = [f"91650100MA7{i:06d}X" for i in range(30)]
+    add_draw(good_store, "XJ-2023", "T1", many)  # none of them in the pool
+    report = dbsj.check_plan(write_plan(GOOD_TASKS), good_store, max_findings_per_rule=5)
+    assert len(report.by_rule("eligibility.registered")) == 5
+    assert report.summary["rules"]["eligibility.registered"]["violations"] == 30
+    assert report.summary["errors"] >= 30

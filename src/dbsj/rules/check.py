@@ -296,7 +296,7 @@ def _pct(x: float | None) -> str | None:
     return None if x is None else f"{x * 100:.4g}%"
 
 
-def _eval_coverage(rel: _Relations, lr: LoadedRule) -> tuple[int, list[Finding]]:
+def _eval_coverage(rel: _Relations, lr: LoadedRule, limit: int) -> tuple[int, list[Finding]]:
     r: CoverageRule = lr.rule
     w, wp = where_sql(r.each, r.where, "e")
     t, tp = where_sql(r.in_.entity, r.in_.where, "t")
@@ -306,10 +306,10 @@ def _eval_coverage(rel: _Relations, lr: LoadedRule) -> tuple[int, list[Finding]]
            f"AND t.{quote(r.in_.key)} = e.{quote(r.key)}) ORDER BY e.{quote(r.key)}")
     rows = rel.rows(sql, wp + list(r.exempt) + tp)
     return len(rows), [_finding(lr, row, f"{r.each} 中 {{{r.key}}} 未被 {r.in_.entity} 覆盖",
-                                f"{r.each} {{{r.key}}} is not covered by {r.in_.entity}") for row in rows]
+                                f"{r.each} {{{r.key}}} is not covered by {r.in_.entity}") for row in rows[:limit]]
 
 
-def _eval_share(rel: _Relations, lr: LoadedRule) -> tuple[int, list[Finding]]:
+def _eval_share(rel: _Relations, lr: LoadedRule, limit: int) -> tuple[int, list[Finding]]:
     r: ShareRule = lr.rule
     b, bp = where_sql(r.of, r.base)
     w, wp = where_sql(r.of, r.where)
@@ -332,24 +332,24 @@ def _eval_share(rel: _Relations, lr: LoadedRule) -> tuple[int, list[Finding]]:
                         f"the share of matching {r.of} is {{share_pct}}, outside the required range")]
 
 
-def _eval_check(rel: _Relations, lr: LoadedRule) -> tuple[int, list[Finding]]:
+def _eval_check(rel: _Relations, lr: LoadedRule, limit: int) -> tuple[int, list[Finding]]:
     r: CheckRule = lr.rule
     w, wp = where_sql(r.of, r.where)
     q, qp = _require_sql(r.of, r.require)
     sql = f"SELECT * FROM {rel.name(r.of)} WHERE coalesce({w}, FALSE) AND NOT {q} ORDER BY ALL"
     rows = rel.rows(sql, wp + qp)
     return len(rows), [_finding(lr, row, f"{r.of} 的一行不满足要求", f"a row of {r.of} fails the requirement")
-                       for row in rows]
+                       for row in rows[:limit]]
 
 
-def _eval_predicate(rel: _Relations, lr: LoadedRule) -> tuple[int, list[Finding]]:
+def _eval_predicate(rel: _Relations, lr: LoadedRule, limit: int) -> tuple[int, list[Finding]]:
     r: PredicateRule = lr.rule
     w, wp = where_sql("targets", r.where, "t")
     sql = (f"SELECT t.task_id, t.drawn_uscc AS uscc, t.status, t.active FROM {rel.name('selected_targets')} t "
            f"WHERE NOT coalesce({w}, FALSE) ORDER BY t.task_id, t.drawn_uscc")
     rows = rel.rows(sql, wp)
     return len(rows), [_finding(lr, row, "任务 {task_id} 抽中的对象 {uscc} 不满足条件",
-                                "task {task_id} drew target {uscc}, which fails the condition") for row in rows]
+                                "task {task_id} drew target {uscc}, which fails the condition") for row in rows[:limit]]
 
 
 def repeat_sql(rel_name: Any, r: RepeatRule) -> tuple[str, list[Any]]:
@@ -386,12 +386,12 @@ def repeat_sql(rel_name: Any, r: RepeatRule) -> tuple[str, list[Any]]:
     return sql, wparams + wparams
 
 
-def _eval_repeat(rel: _Relations, lr: LoadedRule) -> tuple[int, list[Finding]]:
+def _eval_repeat(rel: _Relations, lr: LoadedRule, limit: int) -> tuple[int, list[Finding]]:
     sql, params = repeat_sql(rel.name, lr.rule)
     rows = rel.rows(sql, params)
     return len(rows), [_finding(lr, row, "对象 {uscc} 的事项 {item_code} 在 {days} 天内被检查两次",
                                 "target {uscc} is inspected for item {item_code} twice within {days} days")
-                       for row in rows]
+                       for row in rows[:limit]]
 
 
 _EVALUATORS = {"coverage": _eval_coverage, "share": _eval_share, "check": _eval_check,
@@ -478,8 +478,8 @@ def check_plan(plan: Plan | str | Path, store: Any = None, *, rules: RuleSet | N
             by_rule: dict[str, dict[str, Any]] = {}
             for lr in rules.enabled():
                 if lr.kind in _EVALUATORS:
-                    n, found = _EVALUATORS[lr.kind](rel, lr)
-                    findings.extend(found[:max_findings_per_rule])
+                    n, found = _EVALUATORS[lr.kind](rel, lr, max_findings_per_rule)
+                    findings.extend(found)
                     by_rule[lr.id] = {"kind": lr.kind, "severity": lr.rule.severity,
                                       "status": "fail" if n else "pass", "violations": n}
             counts, event_findings = _eval_events(rel, rules, store)
