@@ -88,7 +88,7 @@ def main() -> None:
             gbk, t_gbk = _timed(lambda: dbsj.import_pool(store, "targets", gbk_path, quarantine_dir=tmpdir))
             assert gbk.accepted == CSV_ROWS and gbk.encoding == "gb18030", gbk
 
-        arrow_table = gen.execute(f"""SELECT 统一社会信用代码 AS uscc, 企业名称 AS name, 企业类型 AS entity_kind,
+        arrow_table = gen.sql(f"""SELECT 统一社会信用代码 AS uscc, 企业名称 AS name, 企业类型 AS entity_kind,
             登记状态 AS status, 行政区划代码 AS region, 行业代码 AS industry,
             CAST(strptime(成立日期, '%Y/%m/%d') AS DATE) AS established, 信用风险分类 AS credit_class,
             string_split(监管标签, '|') AS tags FROM ({_targets_sql(ARROW_ROWS)})""").to_arrow_table()

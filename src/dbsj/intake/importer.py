@@ -41,6 +41,7 @@ _RAW = "_dbsj_raw"
 _CHECKED = "_dbsj_checked"
 _ACCEPTED = "_dbsj_accepted"
 _SEEN = "_dbsj_seen"
+_REASONS = _CHECKED + "_reasons"
 
 
 @attrs.frozen(slots=True)
@@ -161,10 +162,12 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
                               hint_zh="检查导出是否完整", hint_en="check that the export is complete")
         install_macros(con)
         regions = [code for code, _name, _level in load_regions()]
-        con.execute(checked_table_sql(kind, _CHECKED, _RAW, raw_of, header_of, clock.today(), regions))
+        checked_sql, reasons_sql = checked_table_sql(kind, _CHECKED, _RAW, raw_of, header_of, clock.today(), regions)
+        con.execute(checked_sql)
+        con.execute(reasons_sql)
         accepted, quarantined, normalised = con.execute(
-            f"SELECT count(*) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL), "
-            f"count(*) FILTER (_reason IS NULL AND _norm) FROM {_CHECKED}").fetchone()
+            f"SELECT count(*) FILTER (NOT _bad), count(*) FILTER (_bad), "
+            f"count(*) FILTER (NOT _bad AND _norm) FROM {_CHECKED}").fetchone()
         if accepted + quarantined != read:  # the promise of intake: nothing lost, nothing invented
             raise AssertionError(f"intake lost rows: read {read} != accepted {accepted} + quarantined {quarantined}")
 
@@ -172,8 +175,8 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
         if quarantined:
             keep = [(i, h) for i, h in enumerate(src.headers) if not h.startswith("_")]
             select = ", ".join([f"r.c{i}" for i, _ in keep] + ["CAST(r._row AS VARCHAR)", "q._field", "q._reason"])
-            reader = arrow_reader(con, f"SELECT {select} FROM {_RAW} r JOIN {_CHECKED} q USING (_row) "
-                                       f"WHERE q._reason IS NOT NULL ORDER BY r._row")
+            reader = arrow_reader(con, f"SELECT {select} FROM {_RAW} r JOIN {_REASONS} q USING (_row) "
+                                       f"ORDER BY r._row")
             path = _quarantine_path(quarantine_dir, stem)
             write_csv(reader, path, [h for _, h in keep] + ["_row", "_field", "_reason"])
             qfile = str(path)
@@ -181,10 +184,10 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
         cols = columns_of(kind)
         names = ", ".join(c.name for c in cols)
         keys = [c.name for c in cols if c.key]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_ACCEPTED} AS SELECT {names} FROM {_CHECKED} WHERE _reason IS NULL")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_ACCEPTED} AS SELECT {names} FROM {_CHECKED} WHERE NOT _bad")
         key_ok = " AND ".join(f"{k} IS NOT NULL" for k in keys if next(c for c in cols if c.name == k).required)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_SEEN} AS SELECT {', '.join(keys)} FROM {_CHECKED} "
-                    f"WHERE _reason IS NOT NULL AND {key_ok}")
+                    f"WHERE _bad AND {key_ok}")
         at = clock.now()
         con.execute("BEGIN TRANSACTION")
         try:
@@ -202,7 +205,7 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
             con.execute("ROLLBACK")
             raise
     finally:
-        for t in (_RAW, _CHECKED, _ACCEPTED, _SEEN):
+        for t in (_RAW, _CHECKED, _REASONS, _ACCEPTED, _SEEN):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     return ImportReport(kind=kind, source=src.name, encoding=src.encoding, read=int(read), accepted=int(accepted),
                         quarantined=int(quarantined), normalised=int(normalised), inserted=counts.inserted,

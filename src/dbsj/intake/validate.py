@@ -93,7 +93,8 @@ BOOLEANS: dict[str, str] = {"是": "true", "否": "false", "y": "true", "n": "fa
 
 
 def _map_sql(x: str, table: Mapping[str, str], patterns: tuple[tuple[str, str], ...] = ()) -> str:
-    whens = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in sorted(table.items()))
+    # In insertion order: canonical values come first, so most rows match within the first few WHENs.
+    whens = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in table.items())
     pats = " ".join(f"WHEN {x} LIKE {_lit(p)} THEN {_lit(v)}" for p, v in patterns)
     inner = f"CASE {x} {whens} END"
     return f"coalesce({inner}, CASE {pats} END)" if patterns else inner
@@ -162,34 +163,38 @@ SPECS: dict[str, dict[str, Spec]] = {
 }
 
 
-def _ascii(x: str) -> str:
-    # strlen counts bytes, length characters: equal only for ASCII text (the common case, kept cheap).
-    return f"(strlen({x}) = length({x}))"
-
-
-def region_pattern(codes: list[str]) -> str:
-    """One regular expression for "a known region code" (one pass per value, no lookups).
+def region_known_sql(v: str, codes: list[str]) -> str:
+    """SQL: is region code ``v`` known?
 
     A code is known when it is in the table, or its prefecture (first four digits + ``00``) is, or —
     outside Xinjiang (65), whose prefecture list is complete — its province (first two + ``0000``) is.
+    Cheapest test first: most codes are settled by their first two or four digits.
     """
-    alts = set()
-    for code in codes:
-        alts.add(code)
-        if code.endswith("00"):
-            alts.add(code[:4] + "\\d{2}")
-        if code.endswith("0000") and not code.startswith("65"):
-            alts.add(code[:2] + "\\d{4}")
-    return "(?:" + "|".join(sorted(alts)) + ")"
+    exact = sorted(set(codes))
+    pref4 = sorted({c[:4] for c in codes if c.endswith("00")})
+    prov2 = sorted({c[:2] for c in codes if c.endswith("0000") and not c.startswith("65")})
+
+    def inlist(xs: list[str]) -> str:
+        return ", ".join(_lit(x) for x in xs)
+
+    return (f"((substr({v}, 1, 2) IN ({inlist(prov2)}) AND substr({v}, 1, 2) <> '65') "
+            f"OR substr({v}, 1, 4) IN ({inlist(pref4)}) OR {v} IN ({inlist(exact)}))")
+
+
+def _edge_ok(ch: str) -> str:
+    return f"({ch} > 32 AND {ch} NOT IN (160, 12288, 65279))"
 
 
 def _trim(x: str) -> str:
-    plain = f"({x} = '' OR (ascii({x}) > 32 AND ascii(right({x}, 1)) > 32))"
-    return f"nullif(CASE WHEN {_ascii(x)} AND {plain} THEN {x} ELSE trim({x}, {_lit(_TRIM)}) END, '')"
+    # trim() with a character set is slow; most cells have nothing to trim, which two code points tell.
+    plain = f"({x} = '' OR ({_edge_ok(f'ascii({x})')} AND {_edge_ok(f'ascii(right({x}, 1))')}))"
+    return f"nullif(CASE WHEN {plain} THEN {x} ELSE trim({x}, {_lit(_TRIM)}) END, '')"
 
 
 def _fold(x: str) -> str:
-    return f"CASE WHEN {_ascii(x)} THEN {x} ELSE translate({x}, {_lit(FULLWIDTH)}, {_lit(HALFWIDTH)}) END"
+    # Guarded: translate() is costly, and few cells hold a full-width character.
+    return (f"CASE WHEN regexp_matches({x}, '[\\x{{FF01}}-\\x{{FF5E}}\\x{{3000}}\\x{{00A0}}]') "
+            f"THEN translate({x}, {_lit(FULLWIDTH)}, {_lit(HALFWIDTH)}) ELSE {x} END")
 
 
 def _code(x: str, upper: bool) -> str:
@@ -214,9 +219,11 @@ def _date(d: str) -> str:
 
 
 def _split(t: str) -> str:
-    parts = (f"CASE WHEN contains({t}, '|') THEN string_split({t}, '|') "
-             f"ELSE string_split_regex({t}, '[、;；,，]') END")
-    return f"list_filter(list_transform({parts}, lambda _e: {_trim('_e')}), lambda _e: _e IS NOT NULL)"
+    """A list cell split into trimmed, non-empty elements: by ``|``, or else by 、 ; ； , ，."""
+    ws = "[\\s\\x{3000}\\x{00a0}]*"
+    joined = (f"CASE WHEN contains({t}, '|') THEN regexp_replace({t}, '{ws}\\|{ws}', '|', 'g') "
+              f"ELSE regexp_replace({t}, '{ws}[、;；,，]{ws}', '|', 'g') END")
+    return f"string_split(nullif(trim(regexp_replace({joined}, '\\|+', '|', 'g'), '|'), ''), '|')"
 
 
 def _fold_case(x: str, how: str | None) -> str:
@@ -232,8 +239,9 @@ class Check:
 
 
 def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str, str | None],
-                      header_of: Mapping[str, str], today: dt.date, region_codes: list[str]) -> str:
-    """``CREATE TEMP TABLE table AS`` typed canonical columns plus ``_row``, ``_field``, ``_reason``, ``_norm``.
+                      header_of: Mapping[str, str], today: dt.date, region_codes: list[str]) -> tuple[str, str]:
+    """Two statements: ``table`` (every row: ``_row``, ``_norm``, the typed canonical columns, ``_bad``)
+    and ``table_reasons`` (failing rows only: ``_row``, ``_field``, ``_reason``).
 
     ``raw_of`` maps each canonical column to its staged text column (or ``None`` when the file lacks
     it); ``header_of`` names the header the clerk sees for each column. The statement works in
@@ -316,7 +324,7 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
                                 f"'统一社会信用代码校验失败（GB 32100）: ' || {v}",
                                 f"'invalid USCC (GB 32100 format or check digit): ' || {v}"))
         if spec.region:
-            known = f"regexp_full_match({v}, {_lit(region_pattern(region_codes))})"
+            known = region_known_sql(v, region_codes)
             six = f"regexp_full_match({v}, '[1-9][0-9]{{5}}')"
             checks.append(Check(f"({v} IS NOT NULL AND NOT {six})", field,
                                 f"'行政区划代码应为六位数字: ' || {v}", f"'region code must be six digits: ' || {v}"))
@@ -339,27 +347,40 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
     names = ", ".join(c.name for c in cols)
     vs = ", ".join(f"v_{c.name}" for c in cols)
     ts = ", ".join(carry_t)
-    return f"""
-CREATE OR REPLACE TEMP TABLE {table} AS
-WITH l1 AS (
-    SELECT _row, _shape, {', '.join(l1)} FROM {raw_table}
+
+    def chain(source: str) -> str:
+        return f"""WITH l1 AS (
+    SELECT _row, _shape, {', '.join(l1)} FROM {source}
 ), l2 AS (
     SELECT _row, _shape, {ts}, {', '.join(l2)} FROM l1
 ), l3 AS (
     SELECT _row, _shape, coalesce({norm}, false) AS _norm, {ts}, {', '.join(l3)} FROM l2
 ), typed AS MATERIALIZED (
     SELECT _row, _shape, _norm, {ts}, {vs}, {', '.join(final)} FROM l3
-), dups AS (
+)"""
+
+    # Pass 1, every row: typed values, duplicates, and whether any check fails.
+    checked = f"""
+CREATE OR REPLACE TEMP TABLE {table} AS
+{chain(raw_table)}, dups AS (
     SELECT {key_names}, min(_row) AS _dup_first FROM typed
     WHERE {not_null} AND _shape IS NULL GROUP BY {key_names} HAVING count(*) > 1
-), checked AS (
+), joined AS (
     SELECT t.*, d._dup_first FROM typed t LEFT JOIN dups d ON {on}
 )
-SELECT _row, _norm, {names},
-       -- a row with the wrong number of fields is misaligned: its other checks would only add noise
-       CASE WHEN _shape IS NOT NULL THEN '_columns'
-            WHEN {any_bad} THEN concat_ws('; ', {fields}) END AS _field,
-       CASE WHEN _shape IS NOT NULL THEN '字段数与表头不符（' || _shape || '） / wrong number of fields (' || _shape || ')'
-            WHEN {any_bad} THEN concat_ws('；', {reason}) END AS _reason
-FROM checked
+SELECT _row, _norm, {names}, _dup_first, _shape IS NOT NULL OR ({any_bad}) AS _bad FROM joined
 """
+    # Pass 2, failing rows only: which fields, and why (rendering reasons for every row is costly).
+    reasons = f"""
+CREATE OR REPLACE TEMP TABLE {table}_reasons AS
+{chain(f"(SELECT * FROM {raw_table} WHERE _row IN (SELECT _row FROM {table} WHERE _bad))")}, joined AS (
+    SELECT t.*, c._dup_first FROM typed t JOIN {table} c USING (_row)
+)
+SELECT _row,
+       -- a row with the wrong number of fields is misaligned: its other checks would only add noise
+       CASE WHEN _shape IS NOT NULL THEN '_columns' ELSE concat_ws('; ', {fields}) END AS _field,
+       CASE WHEN _shape IS NOT NULL THEN '字段数与表头不符（' || _shape || '） / wrong number of fields (' || _shape || ')'
+            ELSE concat_ws('；', {reason}) END AS _reason
+FROM joined
+"""
+    return checked, reasons
