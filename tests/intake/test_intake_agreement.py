@@ -116,7 +116,7 @@ def _model_ok(model, row: dict[str, str]) -> bool:
 
 
 def _check(store, tmp_path, kind, model, key, strategy):
-    @settings(max_examples=10)
+    @settings(max_examples=8)
     @given(st.lists(strategy, min_size=10, max_size=40, unique_by=lambda r: r[key]))
     def run(rows):
         table = pa.table({k: [r[k] for r in rows] for k in rows[0]})
