@@ -45,11 +45,14 @@ class GroupSolution:
 
 
 def solve_group(demands: Sequence[int], candidates: Sequence[Sequence[int]], *, cap: int, auto_cap: bool,
-                repair: bool = True) -> GroupSolution:
-    """Solve one group. ``candidates[k]`` holds inspector numbers (any non-negative ints) in ticket order."""
+                repair: bool = True, n_inspectors: int | None = None) -> GroupSolution:
+    """Solve one group. ``candidates[k]`` holds inspector numbers (non-negative ints below ``n_inspectors``,
+    computed when not given) in ticket order."""
     n = len(demands)
     teams: list[list[int]] = [[] for _ in range(n)]
-    load = [0] * (max((max(c) for c in candidates if c), default=-1) + 1)
+    if n_inspectors is None:
+        n_inspectors = max((max(c) for c in candidates if c), default=-1) + 1
+    load = [0] * n_inspectors
     holders: dict[int, dict[int, None]] = {}  # inspector -> nodes holding it, insertion-ordered
 
     # 1. greedy in ticket order
@@ -71,31 +74,31 @@ def solve_group(demands: Sequence[int], candidates: Sequence[Sequence[int]], *, 
     greedy_filled = filled
     augmentations = 0
 
-    def deficits() -> list[int]:
-        return [k for k in range(n) if len(teams[k]) < demands[k]]
-
-    def augment_pass(cap_now: int) -> int:
-        """Augmenting searches from every short node; returns places filled."""
+    def augment_pass(waiting: list[int], cap_now: int) -> tuple[int, list[int]]:
+        """Augmenting searches from every short node; returns places filled and the nodes still short."""
         dead: set[int] = set()
         gained = 0
-        for u in deficits():
+        for u in waiting:
             while len(teams[u]) < demands[u]:
                 path = _search(u, candidates, teams, load, holders, cap_now, dead)
                 if path is None:
                     break
                 _apply(*path, teams, load, holders)
                 gained += 1
-        return gained
+        return gained, [k for k in waiting if len(teams[k]) < demands[k]]
 
-    if repair:
-        augmentations += augment_pass(cap)
+    waiting = [k for k in range(n) if len(teams[k]) < demands[k]]
+    if repair and waiting:
+        gained, waiting = augment_pass(waiting, cap)
+        augmentations += gained
         if auto_cap:
-            while any(_cap_bound(k, candidates, teams) for k in deficits()):
+            while any(_cap_bound(k, candidates, teams) for k in waiting):
                 cap += 1
-                augmentations += augment_pass(cap)
+                gained, waiting = augment_pass(waiting, cap)
+                augmentations += gained
 
     short = []
-    for k in deficits():
+    for k in waiting:
         missing = demands[k] - len(teams[k])
         if not candidates[k]:
             why = "no_eligible_inspector"
