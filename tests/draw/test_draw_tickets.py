@@ -183,3 +183,13 @@ def test_stratum_digests_in_batches_equal_the_set_digest(store):
         store.execute("INSERT INTO draw_eligible SELECT 'd', ?, unnest(?::VARCHAR[])", [s, members])
     expect = [(s, len(m), dbsj.set_digest(m)) for s, m in sorted(ids.items())]
     assert stratum_digests(store.con, "d", batch_rows=50) == expect == stratum_digests(store.con, "d")
+
+
+def test_streamed_section_hash_equals_canonical_hash():
+    from dbsj.draw.records import section_sha256
+    from dbsj.verifier import canonical_json
+
+    section = {"task_id": "T", "count": 2, "algorithm": "a", "strata": [
+        {"stratum": "credit_class=A", "selected": [{"id": "新1", "rank": 1, "ticket": "ab"}], "k": 1, "eligible": 3},
+        {"stratum": "*", "selected": [], "k": 0, "eligible": 0}], "empty": {}, "none": None}
+    assert section_sha256(section) == hashlib.sha256(canonical_json(section).encode()).hexdigest()

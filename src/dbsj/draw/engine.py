@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from dbsj import clock
 from dbsj.draw.eligibility import EXCLUSION_REASONS, classify_sql, parse_stratum
-from dbsj.draw.records import build_record, public_record, record_path, safe_name, write_json
+from dbsj.draw.records import build_record, public_record, record_path, safe_name, section_sha256, write_json
 from dbsj.draw.seeds import BeaconSeed, DemoSeed, DiceSeed, Seed, SharesSeed, beacon_round_time, first_round_after
 from dbsj.draw.selection import select_bottom_k
 from dbsj.draw.tickets import ticket_sql
@@ -549,7 +549,9 @@ def reveal_draw(store: Any, seed: Seed, *, run_id: str | None = None, out_dir: s
     sections: dict[str, dict[str, Any]] = {}
     for tid, com in commitments.items():
         sizes = {e["stratum"]: (e["k"], e["eligible"]) for e in com["strata"]}
-        sections[tid] = selection_section(com, selection_for(store.con, ids[tid], tid, value, sizes, com["algorithm"]))
+        rows = selection_for(store.con, ids[tid], tid, value, sizes, com["algorithm"])
+        sections[tid] = selection_section(com, rows)
+        del rows  # a draw of millions: keep one copy of the selected rows
     try:
         outcome, asg_sections = _assignment_sections(store, plan, rid, value, sections, options)
     except DbsjError as exc:
@@ -591,14 +593,14 @@ def reveal_draw(store: Any, seed: Seed, *, run_id: str | None = None, out_dir: s
     records: dict[str, Path] = {}
     summary_tasks = {}
     for tid, did in ids.items():
-        sel_sha = hashlib.sha256(canonical_json(sections[tid]).encode("utf-8")).hexdigest()
+        sel_sha = section_sha256(sections[tid])
         asg = asg_sections[tid]
         asg_sha = hashlib.sha256(canonical_json(asg).encode("utf-8")).hexdigest() if asg is not None else None
         entry = ledger.append("draw.reveal", did, {"run_id": rid, "seed_kind": seed.kind, "seed_value": value,
                                                    "known_before_commitment": seed_section["known_before_commitment"],
                                                    "selection_sha256": sel_sha, "assignment_sha256": asg_sha,
                                                    "selected": sections[tid]["count"]})
-        record = build_record(commitments[tid], seed_section, sections[tid], asg,
+        record = build_record(commitments[tid], seed_section, sections[tid], asg, selection_sha256=sel_sha,
                               ledger={"head_at_commit": commitments[tid]["ledger_head"], "reveal_seq": entry.seq,
                                       "head": entry.hash})
         path = None

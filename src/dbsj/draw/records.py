@@ -18,7 +18,7 @@ from typing import Any
 from dbsj.errors import DrawError, InputError
 from dbsj.verifier import RECORD_FORMAT, canonical_json
 
-__all__ = ["build_record", "public_record", "record_path", "write_json", "read_record", "safe_name"]
+__all__ = ["section_sha256", "build_record", "public_record", "record_path", "write_json", "read_record", "safe_name"]
 
 
 def safe_name(task_id: str) -> str:
@@ -30,8 +30,37 @@ def record_path(out_dir: Path, task_id: str) -> Path:
     return Path(out_dir) / f"{safe_name(task_id)}.draw.json"
 
 
+def section_sha256(value: Any) -> str:
+    """SHA-256 hex of a section's canonical JSON (docs/draw-spec.md §7.1)."""
+    # streamed: a selection of a million rows is hashed without building its whole JSON text
+    h = hashlib.sha256()
+    for chunk in _canonical_chunks(value, 2):
+        h.update(chunk.encode("utf-8"))
+    return h.hexdigest()
+
+
+def _canonical_chunks(value: Any, depth: int):  # noqa: ANN202 - generator of str
+    """Canonical JSON in pieces: containers opened ``depth`` levels deep, the rest by the C encoder."""
+    if depth > 0 and isinstance(value, dict):
+        yield "{"
+        for n, key in enumerate(sorted(value)):
+            yield ("," if n else "") + canonical_json(key) + ":"
+            yield from _canonical_chunks(value[key], depth - 1)
+        yield "}"
+    elif depth > 0 and isinstance(value, list):
+        yield "["
+        for n, item in enumerate(value):
+            if n:
+                yield ","
+            yield from _canonical_chunks(item, depth - 1)
+        yield "]"
+    else:
+        yield canonical_json(value)
+
+
 def build_record(commitment: dict[str, Any], seed: dict[str, Any], selection: dict[str, Any],
-                 assignment: dict[str, Any] | None, *, ledger: dict[str, Any]) -> dict[str, Any]:
+                 assignment: dict[str, Any] | None, *, ledger: dict[str, Any],
+                 selection_sha256: str | None = None) -> dict[str, Any]:
     return {
         "format": RECORD_FORMAT,
         "form": "auditor",
@@ -40,7 +69,7 @@ def build_record(commitment: dict[str, Any], seed: dict[str, Any], selection: di
         "commitment_sha256": hashlib.sha256(canonical_json(commitment).encode("utf-8")).hexdigest(),
         "seed": seed,
         "selection": selection,
-        "selection_sha256": hashlib.sha256(canonical_json(selection).encode("utf-8")).hexdigest(),
+        "selection_sha256": selection_sha256 or section_sha256(selection),
         "assignment": assignment,
         "assignment_sha256": (hashlib.sha256(canonical_json(assignment).encode("utf-8")).hexdigest()
                               if assignment is not None else None),
@@ -82,7 +111,9 @@ def write_json(path: Path, data: dict[str, Any], *, overwrite: bool) -> Path:
         raise DrawError(f"文件已存在，拒绝覆盖: {path}", f"file already exists, not overwritten: {path}",
                         hint_zh="使用新的输出目录", hint_en="use a new output directory")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    with path.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, sort_keys=True, indent=1)  # streamed to the file
+        fh.write("\n")
     return path
 
 
