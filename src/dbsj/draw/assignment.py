@@ -204,6 +204,8 @@ def _assign(store: Any, *, plan: Any, draw_id: str, selections: pa.Table, seed: 
         starts = cand["starts"]
         insp = cand["inspectors"]
         n_insp = con.execute(f"SELECT count(*) FROM {_T}insp").fetchall()[0][0]
+        eligible_by_group = dict(con.execute(f"SELECT n.gid, count(DISTINCT c.idx) FROM {_T}cand c "
+                                             f"JOIN {_T}nodes n USING (node) GROUP BY n.gid").fetchall())
 
         teams: list[list[int]] = []
         caps: dict[str, int] = {}
@@ -212,7 +214,7 @@ def _assign(store: Any, *, plan: Any, draw_id: str, selections: pa.Table, seed: 
         for _gid, prefecture, department, lo, hi in groups:
             dem = demands[lo:hi + 1]
             cands = [insp[starts[k]:starts[k + 1]] for k in range(lo, hi + 1)]
-            eligible = len({i for c in cands for i in c})
+            eligible = eligible_by_group.get(_gid, 0)
             load = sum(d for d, c in zip(dem, cands) if c)
             if options.workload_cap is not None:
                 cap, auto = options.workload_cap, False
