@@ -184,7 +184,8 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
         cols = columns_of(kind)
         names = ", ".join(c.name for c in cols)
         keys = [c.name for c in cols if c.key]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_ACCEPTED} AS SELECT {names} FROM {_CHECKED} WHERE NOT _bad")
+        con.execute(f"DROP TABLE IF EXISTS {_RAW}")  # written to the quarantine; free the memory before the upsert
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {_ACCEPTED} AS SELECT {names} FROM {_CHECKED} WHERE NOT _bad")
         key_ok = " AND ".join(f"{k} IS NOT NULL" for k in keys if next(c for c in cols if c.name == k).required)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_SEEN} AS SELECT {', '.join(keys)} FROM {_CHECKED} "
                     f"WHERE _bad AND {key_ok}")
@@ -205,7 +206,8 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
             con.execute("ROLLBACK")
             raise
     finally:
-        for t in (_RAW, _CHECKED, _REASONS, _ACCEPTED, _SEEN):
+        con.execute(f"DROP VIEW IF EXISTS {_ACCEPTED}")
+        for t in (_RAW, _CHECKED, _REASONS, _SEEN):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     return ImportReport(kind=kind, source=src.name, encoding=src.encoding, read=int(read), accepted=int(accepted),
                         quarantined=int(quarantined), normalised=int(normalised), inserted=counts.inserted,

@@ -42,6 +42,13 @@ def upsert(con, kind: str, accepted: str, seen_keys: str | None, import_id: int,
     key_text = " || '|' || ".join(f"coalesce(CAST(a.{k} AS VARCHAR), '')" for k in keys)
     key_text_p = key_text.replace("a.", "p.")
 
+    names = ", ".join(c.name for c in cols)
+    if con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0] == 0:
+        # A first import: nothing to compare with or deactivate; every row is new.
+        inserted = con.execute(f"INSERT INTO {kind} ({names}, active, import_id, updated_at) "
+                               f"SELECT {names}, true, ?, ? FROM {accepted}", [import_id, at]).fetchone()[0]
+        return UpsertCounts(int(inserted), 0, 0, 0)
+
     changed = [f"(p.{c.name} IS DISTINCT FROM a.{c.name})" for c in others]
     flags = " OR ".join(f"_chg_{c.name}" for c in others) or "false"
     con.execute(f"""
@@ -67,7 +74,6 @@ SELECT *, NOT _is_new AND (_revived OR {flags}) AS _changed FROM (
     parts.append(f"SELECT {import_id}, '{kind}', _key, 'active', 'false', 'true' FROM _dbsj_diff WHERE _revived")
     con.execute("INSERT INTO pool_changes " + " UNION ALL ".join(parts))
 
-    names = ", ".join(c.name for c in cols)
     if updated:
         sets = ", ".join(f"{c.name} = d.{c.name}" for c in others)
         con.execute(f"UPDATE {kind} AS p SET {sets}{', ' if sets else ''}active = true, import_id = ?, updated_at = ? "
