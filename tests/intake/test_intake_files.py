@@ -162,3 +162,14 @@ def test_quarantine_dir(store, tmp_path):
     report = dbsj.import_pool(store, "targets", path, quarantine_dir=tmp_path / "q")
     assert report.quarantine_file == str(tmp_path / "q" / "t.quarantine.csv")
     assert (tmp_path / "q" / "t.quarantine.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_encoding_changing_mid_file_is_refused(store, tmp_path):
+    lines = [",".join(TARGET_HEADER)] + [",".join(target_row(i)) for i in range(1, 6000)]
+    data = ("\n".join(lines) + "\n").encode("utf-8") + (",".join(target_row(7000, name="乙公司")) + "\n").encode("gbk")
+    assert len(data) > 256 * 1024  # beyond the sample the encoding is detected from
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(data)
+    with pytest.raises(dbsj.IntakeError, match="编码不一致"):
+        dbsj.import_pool(store, "targets", path)
+    assert store.count("imports") == 0 and store.count("targets") == 0

@@ -212,6 +212,10 @@ def _open_csv(path: Path, head: bytes, known: frozenset[str]) -> RawSource:
         except pa.ArrowInvalid as exc:
             if wrong:
                 raise WrongFieldCount() from exc
+            if "UTF8" in str(exc):
+                raise _intake_error(path, f"文件编码不一致: 开头是 UTF-8，后面不是（{exc}）",
+                                    f"inconsistent encoding: the file starts as UTF-8 but later is not ({exc})",
+                                    "请整体另存为 UTF-8 或 GBK", "save the whole file as UTF-8 or GBK") from None
             raise _intake_error(path, f"CSV 解析失败: {exc}", f"cannot parse CSV: {exc}") from None
         except UnicodeDecodeError as exc:
             raise _intake_error(path, f"文件编码不一致（按 {enc} 读取失败）: {exc}",
