@@ -1,10 +1,11 @@
-"""Set-wise validation: one SQL statement turns staged text rows into typed canonical rows or quarantine reasons.
+"""Set-wise validation: SQL turns staged text rows into typed canonical rows or quarantine reasons.
 
 Nothing here loops over rows in Python. Each canonical column has a *kind* (text, code, date, boolean,
 closed vocabulary, list) that decides how its text is normalised, parsed and checked; every failed check
 contributes the field (the header as found in the file) and a reason (Chinese / English) to the row.
-A row with no reason is accepted. Duplicate keys are found with a window over the normalised key:
-the first occurrence stays, later ones are quarantined naming the first.
+A row that fails no check is accepted. Duplicate keys are found by grouping on the normalised key: the
+first occurrence stays, later ones are quarantined naming the first. A first pass types and flags every
+row; a second renders fields and reasons for the flagged rows only.
 
 The USCC check digit (GB 32100) is the DuckDB macro ``dbsj_uscc_valid(code)``, defined per connection
 by :func:`install_macros`.
