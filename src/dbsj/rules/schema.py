@@ -107,6 +107,11 @@ class EventPattern(_Strict):
         for name in v:
             if not _FIELD.match(str(name)):
                 raise ValueError(f"field name {name!r} must be an identifier (letters, digits, _)")
+        # durable_rules fires a pattern made only of absences endlessly: demand one positive condition
+        if all(c.exists is False and c.refs() == [] and all(getattr(c, op) is None for op in
+               ("eq", "ne", "lt", "lte", "gt", "gte", "in_", "matches")) for c in v.values()):
+            raise ValueError("a pattern needs at least one condition other than 'exists: false' "
+                             "(e.g. type: result)")
         return v
 
 
