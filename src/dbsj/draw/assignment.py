@@ -15,9 +15,8 @@ ticket order, then repairs with augmenting paths so that a valid assignment is f
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -117,11 +116,6 @@ def _ticket_message(seed: str, visit_id: str, uscc: str, staff_id: str) -> bytes
 def assignment_ticket(seed: str, visit_id: str, uscc: str, staff_id: str) -> str:
     """The ticket (lowercase SHA-256 hex) of one inspector for one visit; smaller tickets are tried first."""
     return hashlib.sha256(_ticket_message(seed, visit_id, uscc, staff_id)).hexdigest()
-
-
-def visit_id_of(uscc: str, due: dt.date) -> str:
-    """A visit's id: ``<uscc>@<due, ISO date>``."""
-    return f"{uscc}@{due.isoformat()}"
 
 
 # -- the public entry point ----------------------------------------------------------------------------
