@@ -49,7 +49,8 @@ _register()
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Outside standalone mode click returns the code of a typer.Exit instead of raising it.
+        rc = app(args=argv, standalone_mode=False)
     except DbsjError as exc:
         typer.echo(f"错误 / error: {exc}" if exc.exit_code == 2 else str(exc), err=True)
         return exc.exit_code
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, click.exceptions.Abort):
             return 130
         raise
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def _print_report(report, as_json: bool) -> None:  # noqa: ANN001
             typer.echo(f"隔离文件（修改后可重新导入）: {r.quarantine_file}" if zh
                        else f"quarantine file (fix and re-import): {r.quarantine_file}", err=True)
     if report.quarantined:
-        raise SystemExit(1)  # findings; typer.Exit codes are lost under standalone_mode=False
+        raise typer.Exit(1)  # findings
 
 
 def register(app: typer.Typer) -> None:

@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
             report = check_plan(plan, store, rules=ruleset)
         _print_check(report, as_json)
         if not report.ok:
-            raise SystemExit(1)  # typer.Exit codes are lost under standalone_mode=False
+            raise typer.Exit(1)
 
     group = typer.Typer(help="规则包: 列出、打印、决策表 / rule packs: list, show, decide", no_args_is_help=True)
     app.add_typer(group, name="rules")
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {'第' if zh else 'row '}{row}{'行' if zh else ''}: {'命中' if zh and matched else ('未命中' if zh else ('match' if matched else 'no match'))}")
         if decision.row is None:
             typer.echo("没有命中的行" if zh else "no row fired")
-            raise SystemExit(1)  # typer.Exit codes are lost under standalone_mode=False
+            raise typer.Exit(1)
         ratio = decision.ratio.model_dump(exclude_none=True) if decision.ratio is not None else None
         typer.echo((f"命中第 {decision.row} 行: 比例 {ratio}，频次 {decision.frequency or '—'}" if zh else
                     f"row {decision.row} fired: ratio {ratio}, frequency {decision.frequency or '-'}"))
