@@ -170,3 +170,14 @@ def test_cli_record_and_import(tmp_path, pm, capsys):
     csv_path = _csv(tmp_path / "r.csv", [["T2", d.t2[0], "S2", "A07", "未发现问题", "实地", "", "2023-05-04"]])
     assert main(["result", "import", str(csv_path), "--db", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"visits": 1, "entries": 1, "tasks": ["T2"]}
+
+
+def test_the_draw_date_of_a_commit_then_reveal_run_is_its_reveal(seeded):
+    store, d = seeded
+    store.execute("INSERT INTO draw_runs (run_id, plan_id, status, draw_ids, protocol, one_shot, committed_at, revealed_at) "
+                  "VALUES ('R1', 'XJ-2023', 'drawn', ['D-T1-1'], '{}', FALSE, TIMESTAMPTZ '2023-03-10 10:00:00+08', "
+                  "TIMESTAMPTZ '2023-03-20 10:00:00+08')")
+    store.execute("UPDATE draws SET run_id = 'R1' WHERE draw_id = 'D-T1-1'")
+    with pytest.raises(dbsj.ResultError, match="2023-03-20"):
+        dbsj.record_result(store, lcdata.result("T1", d.t1[0], "S1", {"A07": "未发现问题"}, on="2023-03-15"))
+    assert dbsj.record_result(store, lcdata.result("T1", d.t1[0], "S1", {"A07": "未发现问题"}, on="2023-03-20")).entry_nos

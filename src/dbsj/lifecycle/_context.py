@@ -20,6 +20,12 @@ WHERE status NOT IN ('committed', 'failed', 'superseded')
 QUALIFY row_number() OVER (PARTITION BY task_id ORDER BY attempt DESC, created_at DESC, draw_id DESC) = 1
 """
 
+#: When each current draw happened: its run's reveal (commit-then-reveal) or, one-shot, its creation.
+_DRAWN_AT = f"""
+SELECT cd.task_id, cd.draw_id, cd.plan_id, coalesce(r.revealed_at, cd.created_at) AS drawn_at
+FROM ({CURRENT_DRAWS}) cd LEFT JOIN draw_runs r ON r.run_id = (SELECT d.run_id FROM draws d WHERE d.draw_id = cd.draw_id)
+"""
+
 #: The standing result per (task, target, item): its latest entry (corrections supersede, never overwrite).
 CURRENT_RESULTS = """
 SELECT * FROM results
@@ -44,8 +50,8 @@ def load_tasks(store: Store) -> dict[str, TaskInfo]:
 
 
 def current_draws(store: Store) -> dict[str, tuple[str, str, dt.date]]:
-    """task id -> (draw id, plan id, Beijing date the draw was made)."""
-    rows = store.execute(CURRENT_DRAWS).fetchall()
+    """task id -> (draw id, plan id, Beijing date the draw was made: revealed, or created when one-shot)."""
+    rows = store.execute(_DRAWN_AT).fetchall()
     return {t: (d, p, _beijing_date(at)) for t, d, p, at in rows}
 
 
