@@ -143,3 +143,9 @@ def test_errors_render_in_both_languages():
     dbsj.set_language("en")
     assert str(err) == "plan.yaml:3: plan is wrong (fix it)"
     assert err.to_dict()["message_zh"].startswith("plan.yaml:3: 计划有误")
+
+
+@pytest.mark.parametrize("argv", [["schema"], ["no-such-command"], ["plugins", "--bogus"]])
+def test_usage_errors_exit_2_with_a_message(argv, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip()

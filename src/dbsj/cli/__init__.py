@@ -12,6 +12,11 @@ from typing import Optional
 import typer
 
 from dbsj import clock
+
+try:  # typer ≥ 0.20 vendors click privately; older releases depend on click itself
+    from typer._click.exceptions import Abort, ClickException
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import Abort, ClickException
 from dbsj.errors import DbsjError, set_language
 
 __all__ = ["app", "main"]
@@ -60,15 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     except (KeyboardInterrupt, BrokenPipeError):
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return 2
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
-        raise
+    except ClickException as exc:  # usage errors: unknown command, missing or bad option
+        exc.show()
+        return 2
+    except Abort:
+        return 130
     return rc if isinstance(rc, int) else 0
 
 
