@@ -12,11 +12,6 @@ from typing import Optional
 import typer
 
 from dbsj import clock
-
-try:  # typer ≥ 0.20 vendors click privately; older releases depend on click itself
-    from typer._click.exceptions import Abort, ClickException
-except ImportError:  # pragma: no cover - depends on the installed typer
-    from click.exceptions import Abort, ClickException
 from dbsj.errors import DbsjError, set_language
 
 __all__ = ["app", "main"]
@@ -65,11 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     except (KeyboardInterrupt, BrokenPipeError):
         return 130
-    except ClickException as exc:  # usage errors: unknown command, missing or bad option
-        exc.show()
-        return 2
-    except Abort:
+    except typer.Abort:
         return 130
+    except Exception as exc:
+        # Usage errors (unknown command, missing or bad option) are click exceptions; recent typer releases
+        # vendor click privately, so recognise them by their interface rather than by import.
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            return 2
+        raise
     return rc if isinstance(rc, int) else 0
 
 
