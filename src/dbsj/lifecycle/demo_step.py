@@ -15,7 +15,7 @@ from typing import Any
 
 from dbsj import clock
 
-__all__ = ["lifecycle_step", "show_lifecycle", "assess_step", "show_assess", "YEAR_END"]
+__all__: list[str] = []  # internal: steps of dbsj.demo
 
 #: The day the demo's year ends (results, publication and assessment are as of this day).
 YEAR_END = dt.date(2023, 12, 29)
