@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 from dbsj.errors import IntakeError
 from dbsj.intake.aliases import header_key
 
-__all__ = ["RawSource", "open_file", "batches_source", "CHUNK_ROWS"]
+__all__ = ["RawSource", "open_file", "batches_source", "stage_schema", "CHUNK_ROWS"]
 
 CHUNK_ROWS = 65_536
 _SAMPLE = 256 * 1024
@@ -59,7 +59,8 @@ def _intake_error(path: Path, zh: str, en: str, hint_zh: str | None = None, hint
     return IntakeError(zh, en, where=str(path), hint_zh=hint_zh, hint_en=hint_en)
 
 
-def _stage_schema(width: int) -> pa.Schema:
+def stage_schema(width: int) -> pa.Schema:
+    """The staged text batches' schema: ``_row``, ``_shape``, ``c0 … c{width-1}``."""
     return pa.schema([("_row", pa.int64()), ("_shape", pa.string())] + [(f"c{i}", pa.string()) for i in range(width)])
 
 
@@ -206,7 +207,7 @@ def _open_csv(path: Path, head: bytes, known: frozenset[str]) -> RawSource:
                 n = batch.num_rows
                 cols = [_row_numbers(first, n), pa.nulls(n, pa.string())] + batch.columns
                 first += n
-                yield pa.RecordBatch.from_arrays(cols, schema=_stage_schema(width))
+                yield pa.RecordBatch.from_arrays(cols, schema=stage_schema(width))
                 if progress:
                     progress(f.tell())
         except pa.ArrowInvalid as exc:
@@ -253,7 +254,7 @@ def _csv_records(rdr: Iterable[list[str]], width: int, line_num: Callable[[], in
 
 def _chunked(records: Iterator[tuple[list[str | None], str | None]], width: int, first: int,
              progress: Callable[[int], None] | None, position: Callable[[], int]) -> Iterator[pa.RecordBatch]:
-    schema = _stage_schema(width)
+    schema = stage_schema(width)
     buf: list[tuple[list[str | None], str | None]] = []
 
     def flush(start: int) -> pa.RecordBatch:
@@ -322,7 +323,7 @@ def _open_xlsx(path: Path, known: frozenset[str]) -> RawSource:
     width = max(len(headers), 1)
 
     def batches(progress: Callable[[int], None] | None) -> Iterator[pa.RecordBatch]:
-        schema = _stage_schema(width)
+        schema = stage_schema(width)
         nums: list[int] = []
         shapes: list[str | None] = []
         data: list[list[str | None]] = []
@@ -398,7 +399,7 @@ def batches_source(batches: Iterable[pa.RecordBatch] | pa.Table | pa.RecordBatch
                               f"a record batch's columns differ from the first batch's: {b.schema.names}", where=source)
         n = b.num_rows
         cols = [_row_numbers(start, n), pa.nulls(n, pa.string())] + [_as_text(b.column(i)) for i in range(width)]
-        yield pa.RecordBatch.from_arrays(cols, schema=_stage_schema(width))
+        yield pa.RecordBatch.from_arrays(cols, schema=stage_schema(width))
 
     def gen(progress: Callable[[int], None] | None) -> Iterator[pa.RecordBatch]:
         start = 1
