@@ -222,6 +222,10 @@ def _fresh_db(workdir: Path, db: Path | None) -> Path:
     return path
 
 
+#: The smallest synthetic province on which every task of the example plan has eligible targets.
+DEMO_MIN_TARGETS = 1000
+
+
 def run_demo(workdir: str | os.PathLike[str] = Path("demo"), targets: int = DEMO_TARGETS, seed: str = DEMO_SEED,
              json: bool = False, *, db: str | os.PathLike[str] | None = None,
              steps: list[DemoStep] | None = None) -> dict[str, Any]:
@@ -235,8 +239,11 @@ def run_demo(workdir: str | os.PathLike[str] = Path("demo"), targets: int = DEMO
     """
     from dbsj.store import Store
 
-    if targets < 0:
-        raise InputError("--targets 不能为负数", "--targets cannot be negative")
+    if targets < DEMO_MIN_TARGETS:
+        # Below this, some tasks of the example plan (e.g. dangerous-goods carriers) have no eligible target
+        # at all, and a draw refuses an empty task rather than silently skipping it.
+        raise InputError(f"--targets 至少为 {DEMO_MIN_TARGETS}（示例计划的每个任务都需要有符合条件的检查对象）",
+                         f"--targets must be at least {DEMO_MIN_TARGETS} (every task of the example plan needs eligible targets)")
     workdir = Path(workdir)
     if db is not None:
         _fresh_db(workdir, Path(db))  # refuse ./dbsj.duckdb before anything is removed

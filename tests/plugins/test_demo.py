@@ -52,7 +52,7 @@ def test_demo_prints_a_chinese_first_summary(in_tmp: Path, capsys: pytest.Captur
 
 
 def test_demo_refuses_the_users_store(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--targets", "10", "--db", "dbsj.duckdb"]) == 2
+    assert main(["demo", "--targets", "1000", "--db", "dbsj.duckdb"]) == 2
     assert "dbsj.duckdb" in capsys.readouterr().err
     assert not (in_tmp / "dbsj.duckdb").exists()
 
@@ -60,14 +60,14 @@ def test_demo_refuses_the_users_store(in_tmp: Path, capsys: pytest.CaptureFixtur
 def test_run_demo_api_runs_the_steps_it_is_given(tmp_path: Path) -> None:
     from dbsj.demo import STEPS
 
-    dbsj.run_demo(tmp_path / "d", targets=800, json=True, steps=STEPS[:2])
+    dbsj.run_demo(tmp_path / "d", targets=1200, json=True, steps=STEPS[:2])
     (tmp_path / "d" / "records").mkdir()  # what a later step leaves behind
-    result = dbsj.run_demo(tmp_path / "d", targets=500, json=True, steps=STEPS[:2])  # a second run starts fresh
+    result = dbsj.run_demo(tmp_path / "d", targets=1000, json=True, steps=STEPS[:2])  # a second run starts fresh
     assert result["order"] == ["pools", "summary"]
     assert not (tmp_path / "d" / "records").exists()
     with dbsj.Store(tmp_path / "d" / "dbsj.duckdb", read_only=True) as store:
-        assert store.count("targets") == 500
-    assert result["steps"]["pools"]["targets"]["accepted"] == 500
+        assert store.count("targets") == 1000
+    assert result["steps"]["pools"]["targets"]["accepted"] == 1000
     assert Path(result["db"]).parent == tmp_path / "d"
 
 
@@ -75,5 +75,11 @@ def test_demo_will_not_empty_a_folder_it_did_not_make(tmp_path: Path) -> None:
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep", encoding="utf-8")
     with pytest.raises(dbsj.InputError):
-        dbsj.run_demo(tmp_path / "mine", targets=10, json=True)
+        dbsj.run_demo(tmp_path / "mine", targets=1000, json=True)
     assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "keep"
+
+
+def test_demo_refuses_a_province_too_small_for_its_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(dbsj.InputError, match="1000"):
+        dbsj.run_demo(tmp_path / "d", targets=10, json=True)
+    assert not (tmp_path / "d").exists()
