@@ -75,3 +75,23 @@ def test_ledger_is_append_only_in_order(store):
     a = ledger.append("k", "s", {})
     b = ledger.append("k", "s", {})
     assert (a.seq, b.seq) == (1, 2) and b.prev_hash == a.hash
+
+
+def test_ledger_verify_command(tmp_path, capsys):
+    from dbsj.cli import main
+
+    path = tmp_path / "s.duckdb"
+    with dbsj.Store(path) as s:
+        ledger = dbsj.Ledger(s)
+        for i in range(3):
+            ledger.append("test.event", "t", {"i": i})
+        head = ledger.head()
+    assert main(["ledger", "verify", "--db", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"ok": True, "entries": 3, "head": head}
+    with dbsj.Store(path) as s:
+        s.execute("UPDATE ledger SET subject = 'x' WHERE seq = 2")
+    assert main(["ledger", "verify", "--db", str(path), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False and out["seq"] == 2
+    assert main(["--lang", "en", "ledger", "verify", "--db", str(path)]) == 1
+    assert "ledger entry tampered" in capsys.readouterr().err
