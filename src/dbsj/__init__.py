@@ -116,8 +116,13 @@ from dbsj.draw.assignment import (
     assignment_ticket,
 )
 from dbsj.draw import ALGORITHM as DRAW_ALGORITHM
+from dbsj.draw import RECORD_FORMAT as DRAW_RECORD_FORMAT
 from dbsj.draw import (
+    ALGORITHMS,
+    DRAND_CHAINS,
+    EXCLUSION_REASONS,
     RIVEST_ALGORITHM,
+    STRATUM_FIELDS,
     BeaconSeed,
     DemoSeed,
     DiceSeed,
@@ -134,8 +139,11 @@ from dbsj.draw import (
     sample_ids,
     sample_size,
     set_digest,
+    beacon_round_time,
+    select_bottom_k,
     share_commitment,
     ticket,
+    ticket_message,
     verify_record,
     verify_records,
 )
@@ -180,6 +188,8 @@ __all__ = [
     "draw_plan", "draw_task", "commit_draw", "reveal_draw", "DrawOptions", "DrawRun", "verify_record", "verify_records",
     "VerificationReport", "export_draw_pool", "public_record", "sample_ids", "ticket", "sample_size", "set_digest",
     "BeaconSeed", "SharesSeed", "DiceSeed", "DemoSeed", "share_commitment", "DRAW_ALGORITHM", "RIVEST_ALGORITHM",
+    "DRAW_RECORD_FORMAT",    "ALGORITHMS", "DRAND_CHAINS", "EXCLUSION_REASONS", "STRATUM_FIELDS", "beacon_round_time", "select_bottom_k",
+    "ticket_message",
     # demo (a synthetic province built step by step into ./demo/)
     "run_demo", "DemoStep", "DemoContext",
 ]

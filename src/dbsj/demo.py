@@ -31,7 +31,7 @@ import attrs
 from dbsj import clock
 from dbsj.errors import InputError, get_language
 
-__all__ = ["run_demo", "DemoStep", "DemoContext", "STEPS", "DEMO_SEED", "DEMO_TARGETS", "DEMO_NOW", "DEMO_PLUGIN"]
+__all__ = ["run_demo", "DemoStep", "DemoContext"]
 
 DEMO_SEED = "dbsj-xinjiang-2023"
 DEMO_TARGETS = 2_500_000
