@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         seed: Optional[str] = typer.Option(None, "--seed", help="合成数据种子 / synthetic data seed"),
         as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象 / print one JSON object"),
     ) -> None:
-        """在 ./demo/ 中构建合成的新疆一单两库并汇总 / build a synthetic Xinjiang into ./demo/ and summarise it."""
+        """在 ./demo/ 中用合成的新疆跑通全年: 建库、检查计划、抽取与分配、结果、公示、考评与报告 / run a whole year on a synthetic Xinjiang in ./demo/."""
         from dbsj.demo import DEMO_SEED, run_demo
 
         result = run_demo(workdir, targets=targets, seed=seed or DEMO_SEED, json=as_json, db=db)
