@@ -149,3 +149,19 @@ def test_errors_render_in_both_languages():
 def test_usage_errors_exit_2_with_a_message(argv, capsys):
     assert main(argv) == 2
     assert capsys.readouterr().err.strip()
+
+
+@pytest.mark.parametrize(("region", "prefecture"), [
+    ("650102", "650100"),  # 乌鲁木齐市天山区 → 乌鲁木齐市
+    ("654003", "654000"),  # 伊犁州奎屯市 → 伊犁州
+    ("659001", "659001"),  # 石河子市, under the region directly: stands alone
+    ("429004", "429004"),  # 湖北仙桃市, under the province directly
+    ("", ""),
+])
+def test_prefecture_rule_is_one_in_python_and_sql(region, prefecture):
+    import duckdb
+
+    assert dbsj.prefecture_of(region) == prefecture
+    if region:
+        con = duckdb.connect()
+        assert con.execute(f"SELECT {dbsj.prefecture_sql('r')} FROM (SELECT ? AS r)", [region]).fetchone()[0] == prefecture

@@ -57,6 +57,8 @@ from dbsj.models import (
     is_valid_uscc,
     load_plan,
     parse_quota,
+    prefecture_of,
+    prefecture_sql,
 )
 from dbsj.plugins import PluginManager, get_plugin_manager, hookimpl, hookspec, reset_plugin_manager
 from dbsj.store import GENESIS, Ledger, LedgerEntry, Store, default_db_path
@@ -164,6 +166,7 @@ __all__ = [
     "EntityKind", "RegistrationStatus", "CreditClass", "ItemCategory", "CheckMethod", "ResultCode", "Disposition",
     "InspectorStatus", "TaskMode", "PROBLEM_CODES", "STATUS_CODES", "INACTIVE_STATUSES", "XINJIANG_PREFECTURES",
     "DEPARTMENTS", "Column", "POOL_COLUMNS", "POOL_KINDS", "is_valid_uscc", "load_plan", "parse_quota",
+    "prefecture_of", "prefecture_sql",
     # store
     "Store", "default_db_path", "Ledger", "LedgerEntry", "GENESIS",
     # plug-ins

@@ -25,13 +25,12 @@ import pyarrow as pa
 from dbsj import clock
 from dbsj.lifecycle._context import CURRENT_DRAWS, CURRENT_RESULTS, load_tasks, prefecture_name
 from dbsj.lifecycle.publication import due_results
+from dbsj.models.regions import prefecture_sql
 from dbsj.models.vocab import PROBLEM_CODES, STATUS_CODES
 from dbsj.store.store import Store
 
 __all__ = ["assess", "ASSESSMENT_LABELS"]
 
-#: Prefecture code of ``region`` in SQL (design §10).
-PREFECTURE_SQL = "CASE WHEN region LIKE '6590%' THEN left(region, 6) ELSE left(region, 4) || '00' END"
 
 ASSESSMENT_LABELS: dict[str, tuple[str, str]] = {
     "tasks": ("任务数", "tasks"),
@@ -82,7 +81,7 @@ def _base_sql() -> str:
     return f"""
     WITH cd AS ({CURRENT_DRAWS}),
     sel AS (
-        SELECT DISTINCT s.task_id, s.uscc, coalesce({PREFECTURE_SQL.replace('region', 't.region')}, '') AS prefecture
+        SELECT DISTINCT s.task_id, s.uscc, coalesce({prefecture_sql('t.region')}, '') AS prefecture
         FROM selections s JOIN cd ON cd.draw_id = s.draw_id AND cd.task_id = s.task_id
         LEFT JOIN targets t ON t.uscc = s.uscc),
     res AS (
@@ -227,7 +226,7 @@ def _credit_ratios(store: Store) -> list[dict[str, Any]]:
 
 def _coverage(store: Store, base: str) -> list[dict[str, Any]]:
     rows = store.execute(f"""{base},
-        pool AS (SELECT {PREFECTURE_SQL} AS prefecture, count(*) AS n FROM targets WHERE active GROUP BY 1),
+        pool AS (SELECT {prefecture_sql('region')} AS prefecture, count(*) AS n FROM targets WHERE active GROUP BY 1),
         drawn AS (SELECT prefecture, count(DISTINCT uscc) AS n FROM sel GROUP BY 1)
         SELECT coalesce(pool.prefecture, drawn.prefecture) AS p, coalesce(pool.n, 0), coalesce(drawn.n, 0)
         FROM pool FULL JOIN drawn USING (prefecture) WHERE coalesce(pool.prefecture, drawn.prefecture) <> ''

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from dbsj.draw._flow import solve_group
 from dbsj.errors import DrawError, InputError, PlanError, PluginError
+from dbsj.models.regions import prefecture_sql
 
 __all__ = ["ASSIGNMENT_ALGORITHM", "RECUSAL_REASONS", "AssignmentOptions", "AssignmentOutcome", "assign_visits",
            "assignment_ticket"]
@@ -331,11 +332,6 @@ def _task_departments(con: Any, plan: Any, task_ids: list[str]) -> pa.Table:
                      "is_sponsor": pa.array(rows["is_sponsor"], pa.bool_())})
 
 
-def _prefecture(col: str) -> str:
-    # design §10: prefecture = first four digits + '00'; county-level cities under the region (6590xx) stand alone
-    return f"CASE WHEN {col} LIKE '6590%' THEN {col} ELSE substr({col}, 1, 4) || '00' END"
-
-
 def _build_nodes(temp: Callable[..., None], options: AssignmentOptions) -> None:
     # visits: one per (target, due); the lead task is the first by id, the lead department its sponsor.
     # Integer keys (vid, tid, gid, iset) keep the pair-wise joins cheap; strings are joined back at the end.
@@ -344,7 +340,7 @@ def _build_nodes(temp: Callable[..., None], options: AssignmentOptions) -> None:
                dense_rank() OVER (ORDER BY s.uscc) - 1 AS tid,
                s.uscc, s.due, s.uscc || '@' || strftime(s.due, '%Y-%m-%d') AS visit_id,
                list(s.task_id ORDER BY s.task_id) AS task_ids, min(s.task_id) AS lead_task,
-               any_value(t.office) AS office, any_value({_prefecture('t.region')}) AS prefecture
+               any_value(t.office) AS office, any_value({prefecture_sql('t.region')}) AS prefecture
         FROM {_T}sel s JOIN targets t ON t.uscc = s.uscc AND t.active
         GROUP BY s.uscc, s.due""")
     temp("nodes_raw", f"""
@@ -375,7 +371,7 @@ def _build_pairs(con: Any, temp: Callable[..., None], options: AssignmentOptions
                strlen(i.staff_id)::VARCHAR || ':' || i.staff_id AS spart
         FROM inspectors i
         JOIN (SELECT DISTINCT gid, prefecture, department FROM {_T}nodes) g
-          ON g.prefecture = {_prefecture('i.region')} AND g.department = i.department
+          ON g.prefecture = {prefecture_sql('i.region')} AND g.department = i.department
         WHERE i.active AND i.region IS NOT NULL""")
     # scope: per distinct item set of a department, the inspectors whose scope covers it (empty scope covers none)
     temp("scope_ok", f"""

@@ -12,6 +12,7 @@ import datetime as dt
 from dbsj.draw.tickets import sql_literal
 from dbsj.errors import PlanError
 from dbsj.models.plans import Task
+from dbsj.models.regions import prefecture_sql
 
 __all__ = ["STRATUM_FIELDS", "EXCLUSION_REASONS", "stratum_sql", "classify_sql", "recent_sql", "parse_stratum",
            "reason_label"]
@@ -21,7 +22,7 @@ STRATUM_FIELDS: dict[str, str] = {
     # U = unclassified (blank cell)
     "credit_class": "coalesce(nullif(trim(t.credit_class), ''), 'U')",
     # prefecture: first four digits + '00', except county-level cities directly under the province (xx90xx)
-    "region": "CASE WHEN substr(t.region, 3, 2) = '90' THEN t.region ELSE substr(t.region, 1, 4) || '00' END",
+    "region": prefecture_sql("t.region"),
     "entity_kind": "coalesce(t.entity_kind, '')",
     # GB/T 4754 section letter (门类)
     "industry": "coalesce(upper(substr(t.industry, 1, 1)), '')",

@@ -74,17 +74,6 @@ def deadline_days() -> int:
     return 20
 
 
-def prefecture_of(region: str | None) -> str:
-    """Prefecture code of a region code: first four digits + ``00``; county-level cities under the region
-    directly (``6590xx``) stand alone (design §10)."""
-    if not region:
-        return ""
-    region = region.strip()
-    if region.startswith("6590"):
-        return region[:6]
-    return region[:4] + "00"
-
-
 #: County-level cities directly under the autonomous region (GB/T 2260 6590xx): they stand alone as prefectures.
 COUNTY_LEVEL_CITIES: dict[str, str] = {
     "659001": "石河子市", "659002": "阿拉尔市", "659003": "图木舒克市", "659004": "五家渠市", "659005": "北屯市",
