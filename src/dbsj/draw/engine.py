@@ -581,9 +581,15 @@ def reveal_draw(store: Any, seed: Seed, *, run_id: str | None = None, out_dir: s
                     "FROM _dbsj_asg a JOIN _dbsj_asg_ids i ON i.task_id = a.task_id", [plan_id])
         con.register("_dbsj_asg_ex", outcome.exclusion_rows)
         # an exclusion belongs to every draw that selected its target (not-on-duty rows to every draw of the run)
-        con.execute("INSERT INTO assignment_exclusions SELECT DISTINCT sel.draw_id, x.staff_id, x.uscc, x.reason "
-                    "FROM _dbsj_asg_ex x JOIN selections sel ON (x.uscc IS NULL OR x.uscc = sel.uscc) "
-                    "WHERE sel.draw_id IN (SELECT draw_id FROM _dbsj_asg_ids)")
+        # Two equi-joins rather than one join on (uscc IS NULL OR uscc = ...), which DuckDB can only run as a
+        # nested loop: at province scale that was minutes.
+        con.execute("INSERT INTO assignment_exclusions "
+                    "SELECT DISTINCT sel.draw_id, x.staff_id, x.uscc, x.reason "
+                    "FROM _dbsj_asg_ex x JOIN selections sel ON x.uscc = sel.uscc "
+                    "WHERE sel.draw_id IN (SELECT draw_id FROM _dbsj_asg_ids) "
+                    "UNION ALL "
+                    "SELECT DISTINCT i.draw_id, x.staff_id, x.uscc, x.reason "
+                    "FROM _dbsj_asg_ex x CROSS JOIN _dbsj_asg_ids i WHERE x.uscc IS NULL")
         for name in ("_dbsj_asg", "_dbsj_asg_ids", "_dbsj_asg_ex"):
             con.unregister(name)
     # an earlier standing draw of the same task is superseded; this one stands
