@@ -14,18 +14,8 @@ settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-@pytest.fixture(autouse=True)
-def _clock_2023(monkeypatch: pytest.MonkeyPatch):
-    """Tests run on the plan year's clock (design §10)."""
-    import dbsj
-
-    monkeypatch.setenv("DBSJ_NOW", "2023-06-01T09:00:00")
-    dbsj.set_now(None)
-    dbsj.set_language("zh")
-    yield
-    dbsj.set_now(None)
-    dbsj.set_language("zh")
-    dbsj.reset_plugin_manager(None)
+# Tests run on the plan year's clock (design §10), the same fixture plug-in authors import from the kit.
+from dbsj.testing.fixtures import plan_year_clock  # noqa: E402,F401
 
 
 @pytest.fixture

@@ -1,16 +1,3 @@
 """The plug-in's tests run as dbsj's do: on the plan year's clock, with a fresh plug-in manager each test."""
 
-from __future__ import annotations
-
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def _clock_2023(monkeypatch: pytest.MonkeyPatch):
-    import dbsj
-
-    monkeypatch.setenv("DBSJ_NOW", "2023-06-01T09:00:00")
-    dbsj.set_now(None)
-    yield
-    dbsj.set_now(None)
-    dbsj.reset_plugin_manager(None)
+from dbsj.testing.fixtures import plan_year_clock  # noqa: F401  (autouse fixture from the plug-in author's kit)
