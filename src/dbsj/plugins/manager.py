@@ -90,13 +90,7 @@ class PluginManager:
         impl = getattr(plugin, hook_name, None)
         if impl is None or not callable(impl):
             raise PluginError(f"该插件未实现 {hook_name}", f"this plug-in does not implement {hook_name}", plugin=plugin_name)
-        try:
-            return impl(**kwargs)
-        except PluginError:
-            raise
-        except Exception as exc:
-            raise PluginError(f"{hook_name} 出错: {type(exc).__name__}: {exc}",
-                              f"{hook_name} failed: {type(exc).__name__}: {exc}", plugin=plugin_name) from exc
+        return _call_naming(plugin_name, hook_name, impl, kwargs)
 
     def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call ``hook_name`` on every plug-in implementing it, in name order, returning (name, result); errors name the plug-in."""
@@ -106,14 +100,19 @@ class PluginManager:
             impl = getattr(plugin, hook_name, None)
             if impl is None or not callable(impl) or not _is_impl(impl):
                 continue
-            try:
-                out.append((name, impl(**kwargs)))
-            except PluginError:
-                raise
-            except Exception as exc:
-                raise PluginError(f"{hook_name} 出错: {type(exc).__name__}: {exc}",
-                                  f"{hook_name} failed: {type(exc).__name__}: {exc}", plugin=name) from exc
+            out.append((name, _call_naming(name, hook_name, impl, kwargs)))
         return out
+
+
+def _call_naming(plugin_name: str, hook_name: str, impl: Any, kwargs: dict[str, Any]) -> Any:
+    """Call one hook implementation; whatever it raises becomes a PluginError naming the plug-in."""
+    try:
+        return impl(**kwargs)
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"{hook_name} 出错: {type(exc).__name__}: {exc}",
+                          f"{hook_name} failed: {type(exc).__name__}: {exc}", plugin=plugin_name) from exc
 
 
 def _is_impl(fn: Any) -> bool:
