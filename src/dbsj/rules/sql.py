@@ -6,6 +6,7 @@ the catalog (:mod:`dbsj.rules.catalog`) and is quoted. A rule file cannot inject
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dbsj.rules.catalog import ENTITIES
@@ -38,20 +39,35 @@ def condition_sql(entity: str, field: str, cond: FieldCondition, alias: str | No
             parts.append(f"list_has_any({col}, ?::VARCHAR[])")
             params.append(list(cond.in_))
     else:
-        for op, sql_op in (("eq", "="), ("ne", "<>"), ("lt", "<"), ("lte", "<="), ("gt", ">"), ("gte", ">=")):
-            value = getattr(cond, op)
-            if value is not None:
-                parts.append(f"{col} {sql_op} {ph}")
-                params.append(value)
-        if cond.in_ is not None:
-            parts.append(f"{col} IN ({', '.join([ph] * len(cond.in_))})")
-            params.extend(cond.in_)
-        if cond.matches is not None:
-            parts.append(f"regexp_full_match(CAST({col} AS VARCHAR), ?)")
-            params.append(cond.matches)
+        parts, params = scalar_condition_parts(col, cond, ph=ph, text=f"CAST({col} AS VARCHAR)")
     if cond.exists is not None:
         parts.append(f"{col} IS {'NOT ' if cond.exists else ''}NULL")
     return "(" + " AND ".join(parts) + ")", params
+
+
+def scalar_condition_parts(expr: str, cond: FieldCondition, *, ph: str = "?", text: str | None = None,
+                           mapped: Callable[[Any], Any] = lambda v: v) -> tuple[list[str], list[Any]]:
+    """The comparisons of a condition on a scalar ``expr``: eq/ne/in (values passed through ``mapped``,
+    e.g. a decision table's aliases), lt/lte/gt/gte, and ``matches`` over ``text`` (default ``expr``)."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for op, sql_op in (("eq", "="), ("ne", "<>")):
+        value = getattr(cond, op)
+        if value is not None:
+            parts.append(f"{expr} {sql_op} {ph}")
+            params.append(mapped(value))
+    if cond.in_ is not None:
+        parts.append(f"{expr} IN ({', '.join([ph] * len(cond.in_))})")
+        params.extend(mapped(v) for v in cond.in_)
+    for op, sql_op in (("lt", "<"), ("lte", "<="), ("gt", ">"), ("gte", ">=")):
+        value = getattr(cond, op)
+        if value is not None:
+            parts.append(f"{expr} {sql_op} {ph}")
+            params.append(value)
+    if cond.matches is not None:
+        parts.append(f"regexp_full_match({text or expr}, ?)")
+        params.append(cond.matches)
+    return parts, params
 
 
 def where_sql(entity: str, where: dict[str, FieldCondition], alias: str | None = None) -> tuple[str, list[Any]]:
@@ -83,22 +99,9 @@ def table_case_sql(table: DecisionTable, columns: dict[str, str]) -> tuple[str, 
         for name, cond in row.when.items():
             expr = columns[name]
             alias_map = table.aliases.get(name, {})
-            for op, sql_op in (("eq", "="), ("ne", "<>")):
-                v = getattr(cond, op)
-                if v is not None:
-                    conds.append(f"{expr} {sql_op} ?")
-                    params.append(alias_map.get(v, v))
-            if cond.in_ is not None:
-                conds.append(f"{expr} IN ({', '.join('?' * len(cond.in_))})")
-                params.extend(alias_map.get(v, v) for v in cond.in_)
-            for op, sql_op in (("lt", "<"), ("lte", "<="), ("gt", ">"), ("gte", ">=")):
-                v = getattr(cond, op)
-                if v is not None:
-                    conds.append(f"{expr} {sql_op} ?")
-                    params.append(v)
-            if cond.matches is not None:
-                conds.append(f"regexp_full_match({expr}, ?)")
-                params.append(cond.matches)
+            parts, values = scalar_condition_parts(expr, cond, mapped=lambda v, m=alias_map: m.get(v, v))
+            conds.extend(parts)
+            params.extend(values)
             if cond.exists is not None:
                 conds.append(f"{expr} IS {'NOT ' if cond.exists else ''}NULL")
         whens.append(f"WHEN {' AND '.join(conds) or 'TRUE'} THEN {i + 1}")
