@@ -9,38 +9,12 @@ from collections import Counter
 from typing import Any
 
 import pyarrow as pa
-from stdnum.cn import uscc as _uscc
 
 import dbsj
+from pooldata import insert, uscc  # noqa: F401  (re-exported for the tests here)
 
 DUE = dt.date(2023, 7, 20)
 DUE2 = dt.date(2023, 10, 15)
-
-
-def uscc(n: int, region: str = "650100") -> str:
-    base = f"91{region}MA{n:07d}"
-    return base + _uscc.calc_check_digit(base)
-
-
-def insert(store: dbsj.Store, table: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    cols = {c.name: c for c in dbsj.POOL_COLUMNS[table]}
-    data = {}
-    for name, col in cols.items():
-        values = [r.get(name) for r in rows]
-        if col.is_list:
-            values = [list(v) if v is not None else None for v in values]
-            data[name] = pa.array(values, pa.list_(pa.string()))
-        elif col.sql_type == "DATE":
-            data[name] = pa.array(values, pa.date32())
-        elif col.sql_type == "BOOLEAN":
-            data[name] = pa.array(values, pa.bool_())
-        else:
-            data[name] = pa.array(values, pa.string())
-    store.con.register("_t_rows", pa.table(data))
-    store.execute(f"INSERT INTO {table} BY NAME SELECT *, TRUE AS active FROM _t_rows")
-    store.con.unregister("_t_rows")
 
 
 def item(code: str, department: str) -> dict[str, Any]:

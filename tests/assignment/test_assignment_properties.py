@@ -252,7 +252,7 @@ def test_row_order_of_pools_and_selections_does_not_matter():
 
 SCRIPT = """
 import sys, json, hashlib
-sys.path.insert(0, {here!r})
+sys.path[:0] = [{here!r}, {here!r} + "/.."]  # the test folder and the suite's shared pooldata
 import dbsj
 from test_assignment_properties import build_mid, canonical, PLAN
 dbsj.reset_plugin_manager(dbsj.PluginManager(load_entry_points=False))

@@ -6,36 +6,12 @@ import datetime as dt
 from typing import Any
 
 import pyarrow as pa
-from stdnum.cn import uscc as _uscc
 
 import dbsj
+from pooldata import insert, uscc  # noqa: F401  (re-exported for the tests here)
 
 PREFECTURES = ("650100", "650200", "652300", "659001")
 CLASSES = ("A", "B", "C", "D")
-
-
-def uscc(n: int, region: str = "650100") -> str:
-    base = f"91{region}MA{n:07d}"
-    return base + _uscc.calc_check_digit(base)
-
-
-def insert(store: dbsj.Store, table: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    data = {}
-    for col in dbsj.POOL_COLUMNS[table]:
-        values = [r.get(col.name) for r in rows]
-        if col.is_list:
-            data[col.name] = pa.array([list(v) if v is not None else None for v in values], pa.list_(pa.string()))
-        elif col.sql_type == "DATE":
-            data[col.name] = pa.array(values, pa.date32())
-        elif col.sql_type == "BOOLEAN":
-            data[col.name] = pa.array(values, pa.bool_())
-        else:
-            data[col.name] = pa.array(values, pa.string())
-    store.con.register("_draw_rows", pa.table(data))
-    store.execute(f"INSERT INTO {table} BY NAME SELECT *, TRUE AS active FROM _draw_rows")
-    store.con.unregister("_draw_rows")
 
 
 def targets(n: int, *, start: int = 0, status: str = "存续") -> list[dict[str, Any]]:

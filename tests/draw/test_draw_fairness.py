@@ -144,7 +144,7 @@ def test_row_order_invariance(tmp_path):
 
 _SCRIPT = """
 import sys, json
-sys.path.insert(0, {here!r})
+sys.path[:0] = [{here!r}, {here!r} + "/.."]  # the test folder and the suite's shared pooldata
 import dbsj, drawdata as dd
 dbsj.set_now("2023-06-01T09:00:00")
 with dbsj.Store(":memory:") as store:

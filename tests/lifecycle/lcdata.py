@@ -9,17 +9,11 @@ import datetime as dt
 import json
 from types import SimpleNamespace
 
-from stdnum.cn import uscc as stdnum_uscc
-
 import dbsj
+from pooldata import uscc as make_uscc
 
 REGIONS = ["650102", "650103", "650202", "654002", "659001", "650104"]
 CLASSES = ["A", "B", "C", "D", "D", "B"]
-
-
-def make_uscc(n: int, region: str = "650100") -> str:
-    body = f"91{region}MA{n:07d}"
-    return body + stdnum_uscc.calc_check_digit(body)
 
 
 PLAN = {
