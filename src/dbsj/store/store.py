@@ -7,6 +7,8 @@ DuckDB allows one writing process per file. Opening a file another process holds
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +55,13 @@ class Store:
                 ) from None
             raise StoreError(f"无法打开存储文件 {self.path}: {exc}", f"cannot open store {self.path}: {exc}") from None
         self.con.execute("SET TimeZone = 'Asia/Shanghai'")
+        self._tx_depth = 0
+        self.read_only = read_only
         if not read_only:
             self._migrate()
+            from dbsj.store.outputs import roll_forward
+
+            roll_forward(self)
         else:
             self._check_version()
 
@@ -95,6 +102,36 @@ class Store:
     @property
     def schema_version(self) -> int:
         return self._current_version()
+
+    # -- transactions -----------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        """One atomic step: everything written inside commits together or not at all.
+
+        Nested use joins the outer transaction (the outermost one commits). An exception rolls back
+        everything since the outermost ``transaction()`` began and propagates.
+        """
+        if self._tx_depth:
+            self._tx_depth += 1
+            try:
+                yield self
+            finally:
+                self._tx_depth -= 1
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._tx_depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._tx_depth = 0
+            self.con.execute("ROLLBACK")
+            raise
+        self._tx_depth = 0
+        self.con.execute("COMMIT")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._tx_depth > 0
 
     # -- convenience ------------------------------------------------------------------------------
     def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
