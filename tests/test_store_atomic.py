@@ -128,3 +128,24 @@ def test_armed_failpoint_kills_the_process(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env={**os.environ, "DBSJ_FAILPOINTS": "test.kill"})
     assert proc.returncode == -9 and "survived" not in proc.stdout
+
+
+def test_a_step_that_died_is_closed_on_the_ledger_when_the_store_opens(tmp_path):
+    from dbsj.store import steps
+
+    db = tmp_path / "s.duckdb"
+    seen = []
+    steps.on_died("test.step", lambda store, subject, detail: seen.append((subject, detail)))
+    with dbsj.Store(db) as store:
+        finished = steps.begin_step(store, "test.step", "done-one", {"n": 1})
+        with store.transaction():
+            steps.end_step(store, finished)
+        steps.begin_step(store, "test.step", "dead-one", {"n": 2})
+        steps.begin_step(store, "test.unhandled", "left", {})
+    with dbsj.Store(db) as store:
+        kinds = [(e.kind, e.subject) for e in dbsj.Ledger(store).entries()]
+        assert kinds == [("test.step.begun", "done-one"), ("test.step.begun", "dead-one"),
+                         ("test.unhandled.begun", "left"), ("test.step.died", "dead-one")]
+        assert seen == [("dead-one", {"n": 2})]
+        assert [(k, s) for _i, k, s, _d in steps.open_steps(store)] == [("test.unhandled", "left")]
+        dbsj.Ledger(store).verify()

@@ -60,8 +60,10 @@ class Store:
         if not read_only:
             self._migrate()
             from dbsj.store.outputs import roll_forward
+            from dbsj.store.steps import recover_steps
 
             roll_forward(self)
+            recover_steps(self)
         else:
             self._check_version()
 
