@@ -62,6 +62,7 @@ from dbsj.models import (
 )
 from dbsj.plugins import PluginManager, get_plugin_manager, hookimpl, hookspec, reset_plugin_manager
 from dbsj.store import GENESIS, Ledger, LedgerEntry, Store, default_db_path
+from dbsj.store.backup import BackupManifest, RestoreReport, backup_store, read_backup, restore_store
 from dbsj.intake import ImportReport, export_pool, header_aliases, import_batches, import_pool, pull_pool
 from dbsj.lifecycle import (
     PUBLICATION_HEADERS,
@@ -169,6 +170,7 @@ __all__ = [
     "prefecture_of", "prefecture_sql",
     # store
     "Store", "default_db_path", "Ledger", "LedgerEntry", "GENESIS",
+    "backup_store", "restore_store", "read_backup", "BackupManifest", "RestoreReport",
     # plug-ins
     "hookimpl", "hookspec", "PluginManager", "get_plugin_manager", "reset_plugin_manager",
     # intake and export (files and plug-ins into pools, quarantine, canonical CSV)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import duckdb
 import pyarrow as pa
 
 from dbsj import clock
@@ -204,8 +205,8 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_SEEN} AS SELECT {', '.join(keys)} FROM {_CHECKED} "
                     f"WHERE _bad AND {key_ok}")
         at = clock.now()
-        con.execute("BEGIN TRANSACTION")
-        try:
+        # One transaction: a failed commit (full disk, damaged block) leaves the pools as they were.
+        with store.transaction():
             import_id = con.execute("SELECT nextval('import_seq')").fetchone()[0]
             counts = upsert(con, kind, _ACCEPTED, _SEEN, import_id, at, snapshot=snapshot)
             con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -215,18 +216,23 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
                 from dbsj.store.digest import refresh_pool_digest
 
                 refresh_pool_digest(store, kind)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
-        con.execute(f"DROP VIEW IF EXISTS {_ACCEPTED}")
-        for t in (_RAW, _CHECKED, _REASONS, _SEEN):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        _drop_temporaries(con)
     return ImportReport(kind=kind, source=src.name, encoding=src.encoding, read=int(read), accepted=int(accepted),
                         quarantined=int(quarantined), normalised=int(normalised), inserted=counts.inserted,
                         updated=counts.updated, unchanged=counts.unchanged, deactivated=counts.deactivated,
                         quarantine_file=qfile, unknown_columns=tuple(unknown), import_id=int(import_id))
+
+
+def _drop_temporaries(con) -> None:  # noqa: ANN001
+    # After a fatal DuckDB error the connection refuses every statement: the error that got us here is the
+    # one to report, not a failed clean-up (temporary tables vanish with the connection anyway).
+    try:
+        con.execute(f"DROP VIEW IF EXISTS {_ACCEPTED}")
+        for t in (_RAW, _CHECKED, _REASONS, _SEEN):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+    except duckdb.Error:
+        pass
 
 
 def _alias_table(kind: str, aliases: Mapping[str, str] | None) -> dict[str, str]:
