@@ -14,11 +14,13 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from dbsj.errors import PlanError
+from dbsj._filenames import MAX_STEM_BYTES, distinct_stems, unsafe_characters
+from dbsj.errors import InputError, PlanError
 from dbsj.models.vocab import CreditClass, EntityKind, TaskMode
 
 __all__ = ["Quota", "Scope", "Sampling", "Batch", "Task", "Plan", "load_plan", "parse_quota"]
@@ -64,6 +66,35 @@ def parse_quota(value: Any) -> dict[str, Any]:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _not_empty(v: Any) -> Any:
+    # Checked on the input, not after validation: a list whose only element is invalid has one error (that
+    # element's), not also "should have at least 1 item".
+    if isinstance(v, (list, tuple)) and not v:
+        raise PydanticCustomError("too_short", "at least one is required / 至少需要一个")
+    return v
+
+
+def _safe_name(v: Any) -> Any:
+    """Ids and names that become parts of file names: no control or invisible characters, at most
+    MAX_STEM_BYTES bytes (dbsj._filenames)."""
+    if isinstance(v, str):
+        bad = unsafe_characters(v)
+        if bad:
+            raise PydanticCustomError("unsafe_characters",
+                                      "contains control or invisible characters ({chars}) / 含有控制或不可见字符",
+                                      {"chars": ", ".join(bad[:5])})
+        if len(v.encode("utf-8")) > MAX_STEM_BYTES:
+            raise PydanticCustomError("too_long", "longer than {limit} bytes / 超过 {limit} 字节",
+                                      {"limit": MAX_STEM_BYTES})
+    return v
+
+
+#: A tuple that must not be empty (see :func:`_not_empty`).
+NonEmpty = BeforeValidator(_not_empty)
+#: An id or name that may become part of a file name.
+SafeName = Annotated[str, BeforeValidator(_safe_name), Field(min_length=1)]
 
 
 class Quota(_Strict):
@@ -140,7 +171,7 @@ class Sampling(_Strict):
 class Batch(_Strict):
     """A batch of a task's window (分批次), due by ``deadline``; ``share`` of the sample (default: equal)."""
 
-    name: str
+    name: SafeName
     deadline: dt.date
     share: float | None = Field(None, gt=0, le=1)
 
@@ -148,17 +179,18 @@ class Batch(_Strict):
 class Task(_Strict):
     """抽查任务: one line of the plan annex."""
 
-    id: str = Field(min_length=1)
+    id: SafeName
     name: str = Field(min_length=1)
     industry: str | None = Field(None, description="行业 (一业一查)")
     sponsor: str = Field(min_length=1, description="发起部门")
     partners: tuple[str, ...] = Field((), description="配合/联查部门")
-    items: tuple[str, ...] = Field(min_length=1, description="抽查事项 codes")
+    items: Annotated[tuple[str, ...], NonEmpty] = Field(description="抽查事项 codes (at least one)",
+                                                         json_schema_extra={"minItems": 1})
     scope: Scope = Field(default_factory=Scope)
     sampling: Sampling
     frequency: Literal["=1", ">=1"] = "=1"
     start: dt.date = Field(description="first day of the task's window")
-    batches: tuple[Batch, ...] = Field(min_length=1)
+    batches: Annotated[tuple[Batch, ...], NonEmpty] = Field(json_schema_extra={"minItems": 1})
     mode: TaskMode | None = None
     notes: str | None = None
 
@@ -200,11 +232,11 @@ class Task(_Strict):
 class Plan(_Strict):
     """抽查计划: an authority's annual plan of tasks."""
 
-    id: str = Field(min_length=1)
+    id: SafeName
     year: int = Field(ge=2015, le=2100)
-    authority: str = Field(min_length=1, description="发布机关")
+    authority: SafeName = Field(description="发布机关")
     title: str
-    tasks: tuple[Task, ...] = Field(min_length=1)
+    tasks: Annotated[tuple[Task, ...], NonEmpty] = Field(json_schema_extra={"minItems": 1})
 
     @model_validator(mode="after")
     def _unique(self) -> "Plan":
@@ -213,6 +245,33 @@ class Plan(_Strict):
             if t.id in seen:
                 raise ValueError(f"task id {t.id} appears twice")
             seen.add(t.id)
+        try:
+            distinct_stems([t.id for t in self.tasks], what="task id")
+        except InputError as exc:
+            raise ValueError(exc.en) from None
+        return self
+
+    @model_validator(mode="after")
+    def _within_year(self) -> "Plan":
+        """Every window and batch lies in the plan's year: each date outside it is its own error, at its place."""
+        first, last = dt.date(self.year, 1, 1), dt.date(self.year, 12, 31)
+        errors: list[InitErrorDetails] = []
+
+        def outside(loc: tuple[Any, ...], day: dt.date, what: str) -> None:
+            errors.append(InitErrorDetails(
+                type=PydanticCustomError("outside_plan_year",
+                                         "{what} {day} is outside the plan year {year} / {what} {day} 不在计划年度 {year} 内",
+                                         {"what": what, "day": day.isoformat(), "year": self.year}),
+                loc=loc, input=day.isoformat()))
+
+        for i, t in enumerate(self.tasks):
+            if not first <= t.start <= last:
+                outside(("tasks", i, "start"), t.start, "start")
+            for j, b in enumerate(t.batches):
+                if not first <= b.deadline <= last:
+                    outside(("tasks", i, "batches", j, "deadline"), b.deadline, f"batch {b.name} deadline")
+        if errors:
+            raise ValidationError.from_exception_data("Plan", errors)
         return self
 
     def task(self, task_id: str) -> Task:
@@ -246,8 +305,11 @@ def load_plan(path: str | Path) -> Plan:
         data, prefix = data["plan"], ("plan",)
     if not isinstance(data, dict):
         raise PlanError("计划文件应为一个映射 (plan: …)", "a plan file must be a mapping (plan: …)", where=str(doc.path))
+    from dbsj._yaml import gc_paused
+
     try:
-        return Plan.model_validate(data)
+        with gc_paused():
+            return Plan.model_validate(data)
     except ValidationError as exc:
         lines = located_errors(doc, exc, prefix=prefix)
         raise PlanError("计划文件无效:\n  " + "\n  ".join(lines), "invalid plan file:\n  " + "\n  ".join(lines),
