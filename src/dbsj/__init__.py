@@ -63,7 +63,7 @@ from dbsj.models import (
 from dbsj.plugins import PluginManager, get_plugin_manager, hookimpl, hookspec, reset_plugin_manager
 from dbsj.store import GENESIS, Ledger, LedgerEntry, Store, default_db_path
 from dbsj.store.backup import BackupManifest, RestoreReport, backup_store, read_backup, restore_store
-from dbsj.intake import ImportReport, export_pool, header_aliases, import_batches, import_pool, pull_pool
+from dbsj.intake import ImportReport, IntakeLimits, export_pool, header_aliases, import_batches, import_pool, pull_pool
 from dbsj.lifecycle import (
     PUBLICATION_HEADERS,
     RESULT_COLUMNS,
@@ -174,7 +174,7 @@ __all__ = [
     # plug-ins
     "hookimpl", "hookspec", "PluginManager", "get_plugin_manager", "reset_plugin_manager",
     # intake and export (files and plug-ins into pools, quarantine, canonical CSV)
-    "import_pool", "import_batches", "pull_pool", "export_pool", "header_aliases", "ImportReport",
+    "import_pool", "import_batches", "pull_pool", "export_pool", "header_aliases", "ImportReport", "IntakeLimits",
     # lifecycle (results, working days, task states, publication, follow-up) and assessment
     "WorkdayCalendar", "is_workday", "add_workdays", "chinese_calendar_years",
     "RecordedResult", "record_result", "record_results", "import_results", "RESULT_COLUMNS",

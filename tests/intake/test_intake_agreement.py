@@ -56,8 +56,10 @@ TARGETS = _rows({
     "credit_class": st.sampled_from(["A", "B", "C", "D", "U", ""]),
     "tags": st.sampled_from(["", "食品", "食品|重点"]),
 }, {
-    "uscc": st.one_of(VALID_USCC.map(bad_check), st.sampled_from(["91650100MA000001", "", "91650100MA00000I1"])),
-    "name": st.sampled_from(["", "  "]),
+    "uscc": st.one_of(VALID_USCC.map(bad_check), st.sampled_from(["91650100MA000001", "", "91650100MA00000I1"]),
+                      VALID_USCC.map(lambda u: u[:4] + "\u200b" + u[4:])),
+    # control and bidi characters: quarantined by the SQL, refused by the model
+    "name": st.sampled_from(["", "  ", "企\u202e业", "名\x00称", "x" * 32_768]),
     "entity_kind": st.sampled_from(["社会团体", ""]),
     "status": st.sampled_from(["失联", ""]),
     "region": st.sampled_from(["65010", "6501020", "abcdef", ""]),
@@ -77,8 +79,8 @@ INSPECTORS = _rows({
     "status": st.sampled_from([s.value for s in dbsj.InspectorStatus] + [""]),
     "conflicts": st.sampled_from(["", uscc(1)]),
 }, {
-    "staff_id": st.just(""),
-    "name": st.just(""),
+    "staff_id": st.sampled_from(["", "S\u202e1", "S\r\n2", "S\x003"]),
+    "name": st.sampled_from(["", "张\u2066三"]),
     "department": st.just(""),
     "certificate_no": st.just(""),
     "certificate_expiry": st.one_of(BAD_DATE, st.just("")),
@@ -95,9 +97,9 @@ ITEMS = _rows({
     "methods": _listed([m.value for m in dbsj.CheckMethod]),
     "category": st.sampled_from(["key", "general"]),
 }, {
-    "code": st.just(""),
+    "code": st.sampled_from(["", "A\ufeff1", "A\x001"]),
     "name": st.just(""),
-    "department": st.just(""),
+    "department": st.sampled_from(["", "市场\x1b监管"]),
     "target_kinds": st.sampled_from(["外星人", "企业|外星人"]),
     "methods": st.sampled_from(["飞行", "实地|飞行"]),
     "category": st.sampled_from(["特别", ""]),

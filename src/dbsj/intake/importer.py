@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,15 +27,18 @@ import duckdb
 import pyarrow as pa
 
 from dbsj import clock
+from dbsj._csvcells import neutralise, neutralise_sql, restore_sql
+from dbsj._filenames import file_stem, inside
 from dbsj.errors import DbsjError, InputError, IntakeError, MissingColumnError, PluginError
 from dbsj.intake.aliases import accepted_headers, header_aliases, header_key
 from dbsj.intake.export import arrow_reader, write_csv
+from dbsj.intake.limits import DEFAULT_LIMITS, IntakeLimits
 from dbsj.intake.readers import RawSource, WrongFieldCount, batches_source, open_file, stage_schema
 from dbsj.intake.upsert import upsert
 from dbsj.intake.validate import checked_table_sql, install_macros, load_regions
 from dbsj.models.columns import columns_of
 
-__all__ = ["ImportReport", "import_pool", "import_batches", "pull_pool"]
+__all__ = ["ImportReport", "IntakeLimits", "import_pool", "import_batches", "pull_pool"]
 
 _RAW = "_dbsj_raw"
 _CHECKED = "_dbsj_checked"
@@ -140,8 +142,14 @@ def _stage(con, src: RawSource, progress: Callable[[int], None] | None) -> None:
                 raise
 
         con.register("_dbsj_stream", pa.RecordBatchReader.from_batches(stage_schema(width), produce()))
+        if src.formula_escaped:
+            # A CSV dbsj wrote carries formula-leading cells with one ' in front (dbsj._csvcells): take it off.
+            cells = ", ".join(f"{restore_sql(f'c{i}')} AS c{i}" for i in range(width))
+            select = f"SELECT _row, _shape, {cells} FROM _dbsj_stream"
+        else:
+            select = "SELECT * FROM _dbsj_stream"
         try:
-            con.execute(f"INSERT INTO {_RAW} SELECT * FROM _dbsj_stream")
+            con.execute(f"INSERT INTO {_RAW} {select}")
         except Exception:
             if failure:
                 raise failure[0] from None
@@ -160,12 +168,18 @@ def _stage(con, src: RawSource, progress: Callable[[int], None] | None) -> None:
 
 
 def _quarantine_path(qdir: Path, stem: str) -> Path:
-    safe = re.sub(r"[^\w.\-]+", "_", stem).strip("._") or "import"
-    return qdir / f"{safe}.quarantine.csv"
+    """``<stem>.quarantine.csv`` in ``qdir``; a stem that cannot name a file safely (control characters,
+    over 100 bytes, a leading dot) is replaced by ``import-<hash>`` rather than refusing the import."""
+    try:
+        safe = file_stem(stem, what="import source")
+    except InputError:
+        safe = "import-" + hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return inside(qdir, qdir / f"{safe}.quarantine.csv")
 
 
 def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot: bool, quarantine_dir: Path,  # noqa: ANN001
-         stem: str, progress: bool, sha256: str | None, empty_is_error: bool) -> ImportReport:
+         stem: str, progress: bool, sha256: str | None, empty_is_error: bool,
+         limits: IntakeLimits = DEFAULT_LIMITS) -> ImportReport:
     con = store.con
     raw_of, header_of, unknown = _mapping(kind, src.headers, table, src.name)
     with _progress_bar(progress, src.size, f"导入 {kind} / importing {kind}") as cb:
@@ -177,7 +191,8 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
                               hint_zh="检查导出是否完整", hint_en="check that the export is complete")
         install_macros(con)
         regions = [code for code, _name, _level in load_regions()]
-        checked_sql, reasons_sql = checked_table_sql(kind, _CHECKED, _RAW, raw_of, header_of, clock.today(), regions)
+        checked_sql, reasons_sql = checked_table_sql(kind, _CHECKED, _RAW, raw_of, header_of, clock.today(), regions,
+                                                     max_cell_chars=limits.max_cell_chars)
         con.execute(checked_sql)
         con.execute(reasons_sql)
         accepted, quarantined, normalised = con.execute(
@@ -189,11 +204,13 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
         qfile: str | None = None
         if quarantined:
             keep = [(i, h) for i, h in enumerate(src.headers) if not h.startswith("_")]
-            select = ", ".join([f"r.c{i}" for i, _ in keep] + ["CAST(r._row AS VARCHAR)", "q._field", "q._reason"])
+            # Cells as read, formula leads neutralised (dbsj._csvcells): a clerk opens this file in Excel.
+            select = ", ".join([neutralise_sql(f"r.c{i}") for i, _ in keep]
+                               + ["CAST(r._row AS VARCHAR)", neutralise_sql("q._field"), neutralise_sql("q._reason")])
             reader = arrow_reader(con, f"SELECT {select} FROM {_RAW} r JOIN {_REASONS} q USING (_row) "
                                        f"ORDER BY r._row")
             path = _quarantine_path(quarantine_dir, stem)
-            write_csv(reader, path, [h for _, h in keep] + ["_row", "_field", "_reason"])
+            write_csv(reader, path, [neutralise(h) for _, h in keep] + ["_row", "_field", "_reason"])
             qfile = str(path)
 
         cols = columns_of(kind)
@@ -258,7 +275,7 @@ def _default_qdir(store) -> Path:  # noqa: ANN001
 
 def import_pool(store, kind: str, path: str | os.PathLike[str], *, snapshot: bool = False,  # noqa: ANN001
                 quarantine_dir: str | os.PathLike[str] | None = None, progress: bool = False,
-                aliases: Mapping[str, str] | None = None) -> ImportReport:
+                aliases: Mapping[str, str] | None = None, limits: IntakeLimits | None = None) -> ImportReport:
     """Import a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030, UTF-16; detected) or XLSX file into pool ``kind``.
 
     Every row is accepted or quarantined with its row number, field and reason; accepted rows are
@@ -270,23 +287,26 @@ def import_pool(store, kind: str, path: str | os.PathLike[str], *, snapshot: boo
     :param quarantine_dir: where ``<file>.quarantine.csv`` goes (default: beside the file).
     :param progress: show a progress bar on stderr.
     :param aliases: extra ``{header: canonical column}`` for this import only.
-    :raises IntakeError: the file cannot be read at all (wrong type, empty, undecodable).
+    :param limits: the bounds of this import (:class:`IntakeLimits`; docs/intake.md lists the defaults).
+    :raises IntakeError: the file cannot be read at all (wrong type, empty, undecodable, beyond a bound).
     :raises MissingColumnError: a required column is absent (the message lists accepted headers).
     """
     columns_of(kind)
     table = _alias_table(kind, aliases)
     p = Path(path)
-    src = open_file(p, frozenset(header_key(h) for h in table))
+    limits = limits or DEFAULT_LIMITS
+    src = open_file(p, frozenset(header_key(h) for h in table), limits)
     with open(p, "rb") as fh:
         sha = hashlib.file_digest(fh, "sha256").hexdigest()
     qdir = Path(quarantine_dir) if quarantine_dir is not None else p.resolve().parent
     return _run(store, kind, src, table=table, snapshot=snapshot, quarantine_dir=qdir, stem=p.stem,
-                progress=progress, sha256=sha, empty_is_error=True)
+                progress=progress, sha256=sha, empty_is_error=True, limits=limits)
 
 
 def import_batches(store, kind: str, batches: Iterable[pa.RecordBatch] | pa.Table | pa.RecordBatchReader, *,  # noqa: ANN001
                    source: str, snapshot: bool = False,
-                   quarantine_dir: str | os.PathLike[str] | None = None) -> ImportReport:
+                   quarantine_dir: str | os.PathLike[str] | None = None,
+                   limits: IntakeLimits | None = None) -> ImportReport:
     """Import Arrow record batches (canonical column names, or any accepted header) into pool ``kind``.
 
     Typed columns (dates, booleans, lists) are welcome; every value is validated exactly as a file's
@@ -295,10 +315,10 @@ def import_batches(store, kind: str, batches: Iterable[pa.RecordBatch] | pa.Tabl
     """
     columns_of(kind)
     table = header_aliases(kind)
-    src = batches_source(batches, source)
+    src = batches_source(batches, source, limits or DEFAULT_LIMITS)
     qdir = Path(quarantine_dir) if quarantine_dir is not None else _default_qdir(store)
     return _run(store, kind, src, table=table, snapshot=snapshot, quarantine_dir=qdir, stem=source,
-                progress=False, sha256=None, empty_is_error=False)
+                progress=False, sha256=None, empty_is_error=False, limits=limits or DEFAULT_LIMITS)
 
 
 def _guard(plugin: str, batches: Iterable[Any]) -> Iterator[Any]:

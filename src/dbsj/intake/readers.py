@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 
 from dbsj.errors import IntakeError
 from dbsj.intake.aliases import header_key
+from dbsj.intake.limits import DEFAULT_LIMITS, IntakeLimits
 
 __all__ = ["RawSource", "open_file", "batches_source", "stage_schema", "CHUNK_ROWS"]
 
@@ -49,6 +50,8 @@ class RawSource:
     size: int | None = None
     #: A second, exact reader used when the fast reader meets a row with the wrong field count.
     exact_batches: Callable[[Callable[[int], None] | None], Iterator[pa.RecordBatch]] | None = None
+    #: Cells may carry dbsj's formula escape (one leading ``'``, dbsj._csvcells): true for CSV.
+    formula_escaped: bool = False
 
 
 class WrongFieldCount(Exception):
@@ -105,7 +108,9 @@ def detect_encoding(path: Path, sample: bytes) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if b"\x00" in sample:
+    # Binary content (or UTF-16 without its BOM) is full of NUL bytes; a stray NUL inside a cell of a text
+    # table is not, and reaches validation, which quarantines its row.
+    if sample.count(b"\x00") > max(16, len(sample) // 100):
         raise _intake_error(path, "文件含有二进制内容，不是文本表格", "the file holds binary content, not a text table",
                             "请提供 CSV 或 Excel(.xlsx)", "provide CSV or Excel (.xlsx)")
     try:
@@ -151,16 +156,33 @@ def _pick_header(rows: list[tuple[int, list[str]]], known: frozenset[str]) -> tu
     return non_empty[0]
 
 
-def _clean_headers(cells: list[str]) -> list[str]:
+def _clean_headers(cells: list[str], path: Path | str, limits: IntakeLimits, *, escaped: bool = False) -> list[str]:
     out = [(c or "").replace("\ufeff", "").strip() for c in cells]
+    if escaped:  # a header dbsj wrote may carry the formula escape too
+        out = [c[1:] if c.startswith("'") else c for c in out]
     while out and not out[-1]:
         out.pop()
+    if len(out) > limits.max_columns:
+        raise IntakeError(f"表头有 {len(out)} 列，超过上限 {limits.max_columns} 列", f"the header has {len(out)} columns, "
+                          f"more than the limit of {limits.max_columns}", where=str(path),
+                          hint_zh="检查分隔符与表头行", hint_en="check the delimiter and the header row")
     return out
+
+
+def _too_long(path: Path, limits: IntakeLimits, row: int | None) -> IntakeError:
+    at_zh = f"第 {row} 行附近" if row else "文件中"
+    at_en = f" near row {row}" if row else ""
+    mib = limits.max_field_bytes / (1024 * 1024)
+    return _intake_error(path, f"{at_zh}有一个字段或一行超过 {mib:g} MiB（{limits.max_field_bytes} 字节）的上限，无法作为表格读取",
+                         f"a field or row{at_en} exceeds the limit of {mib:g} MiB ({limits.max_field_bytes} bytes) and "
+                         "cannot be read as a table",
+                         "常见原因是引号未闭合；请检查该行，或另存为规范的 CSV",
+                         "an unclosed quote is the usual cause: check that row, or save the file again as CSV")
 
 
 # -- CSV ------------------------------------------------------------------------------------------
 
-def _open_csv(path: Path, head: bytes, known: frozenset[str]) -> RawSource:
+def _open_csv(path: Path, head: bytes, known: frozenset[str], limits: IntakeLimits = DEFAULT_LIMITS) -> RawSource:
     if not head.strip(b" \t\r\n\xef\xbb\xbf"):
         raise _intake_error(path, "文件为空", "the file is empty")
     enc = detect_encoding(path, head)
@@ -168,6 +190,7 @@ def _open_csv(path: Path, head: bytes, known: frozenset[str]) -> RawSource:
     first_line = text.split("\n", 1)[0]
     delim = max((",", "\t", ";"), key=lambda d: (first_line.count(d), d == ","))
     sample_rows = []
+    csv.field_size_limit(limits.max_field_bytes)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     try:
         for i, rec in enumerate(reader, start=1):
@@ -180,7 +203,7 @@ def _open_csv(path: Path, head: bytes, known: frozenset[str]) -> RawSource:
         header_no, cells = _pick_header(sample_rows, known)
     except IntakeError:
         raise _intake_error(path, "文件为空", "the file is empty") from None
-    headers = _clean_headers(cells)
+    headers = _clean_headers(cells, path, limits, escaped=True)
     width = max(len(headers), 1)
     size = path.stat().st_size
 
@@ -197,7 +220,7 @@ def _open_csv(path: Path, head: bytes, known: frozenset[str]) -> RawSource:
             reader = pacsv.open_csv(
                 f,
                 read_options=pacsv.ReadOptions(column_names=names, skip_rows=header_no, encoding=_arrow_encoding(enc),
-                                               block_size=8 << 20),
+                                               block_size=max(1 << 20, limits.max_field_bytes)),
                 parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True, invalid_row_handler=on_invalid),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False),
@@ -213,6 +236,8 @@ def _open_csv(path: Path, head: bytes, known: frozenset[str]) -> RawSource:
         except pa.ArrowInvalid as exc:
             if wrong:
                 raise WrongFieldCount() from exc
+            if "straddl" in str(exc) or "block size" in str(exc):
+                raise _too_long(path, limits, None) from None
             if "UTF8" in str(exc):
                 raise _intake_error(path, f"文件编码不一致: 开头是 UTF-8，后面不是（{exc}）",
                                     f"inconsistent encoding: the file starts as UTF-8 but later is not ({exc})",
@@ -226,14 +251,22 @@ def _open_csv(path: Path, head: bytes, known: frozenset[str]) -> RawSource:
             f.close()
 
     def exact(progress: Callable[[int], None] | None) -> Iterator[pa.RecordBatch]:
+        csv.field_size_limit(limits.max_field_bytes)
         with open(path, encoding=_python_encoding(enc), newline="", errors="strict") as fh:
             rdr = csv.reader(fh, delimiter=delim)
-            for _ in range(header_no):
-                next(rdr, None)
-            yield from _chunked(_csv_records(rdr, width, lambda: rdr.line_num), width, header_no + 1, progress,
-                                lambda: fh.buffer.tell() if hasattr(fh, "buffer") else 0)
+            try:
+                for _ in range(header_no):
+                    next(rdr, None)
+                yield from _chunked(_csv_records(rdr, width, lambda: rdr.line_num), width, header_no + 1, progress,
+                                    lambda: fh.buffer.tell() if hasattr(fh, "buffer") else 0)
+            except csv.Error as exc:
+                if "field limit" in str(exc):
+                    raise _too_long(path, limits, rdr.line_num) from None
+                raise _intake_error(path, f"CSV 解析失败（第 {rdr.line_num} 行附近）: {exc}",
+                                    f"cannot parse CSV (near row {rdr.line_num}): {exc}") from None
 
-    return RawSource(str(path), tuple(headers), enc, header_no, fast, size=size, exact_batches=exact)
+    return RawSource(str(path), tuple(headers), enc, header_no, fast, size=size, exact_batches=exact,
+                     formula_escaped=True)
 
 
 def _csv_records(rdr: Iterable[list[str]], width: int, line_num: Callable[[], int]) -> Iterator[tuple[list[str | None], str | None]]:
@@ -247,7 +280,8 @@ def _csv_records(rdr: Iterable[list[str]], width: int, line_num: Callable[[], in
             else:
                 shape = f"{len(rec)}/{width}"
                 if len(rec) > width:
-                    shape += ":" + "|".join(rec[width:])
+                    extra = "|".join(rec[width:])
+                    shape += ":" + (extra if len(extra) <= 200 else extra[:200] + "…")
         cells: list[str | None] = list(rec[:width]) + [None] * (width - len(rec))
         yield cells, shape
 
@@ -293,8 +327,36 @@ def _cell_text(v: object) -> str | None:
     return str(v)
 
 
-def _open_xlsx(path: Path, known: frozenset[str]) -> RawSource:
+def _check_xlsx_parts(path: Path, limits: IntakeLimits) -> None:
+    """Refuse a workbook whose parts would decompress beyond the bounds (a zip bomb) before openpyxl reads it.
+
+    Python's zipfile never returns more than a member's declared size, so the declared sizes bound the work.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _intake_error(path, f"Excel 文件已损坏（{exc}）", f"the Excel file is damaged ({exc})") from None
+    for info in infos:
+        if not info.filename.startswith("xl/"):
+            continue
+        if info.file_size > limits.max_xlsx_part_bytes:
+            raise _intake_error(path, f"Excel 文件的部件 {info.filename} 解压后有 {info.file_size} 字节，超过上限 "
+                                      f"{limits.max_xlsx_part_bytes} 字节",
+                                f"part {info.filename} of the Excel file decompresses to {info.file_size} bytes, beyond the "
+                                f"limit of {limits.max_xlsx_part_bytes}", "拆分工作簿或另存为 CSV", "split the workbook or save it as CSV")
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > 10 * 1024 * 1024 and ratio > limits.max_xlsx_ratio:
+            raise _intake_error(path, f"Excel 文件的部件 {info.filename} 压缩比为 {ratio:.0f}:1，超过上限 {limits.max_xlsx_ratio}:1"
+                                      "（疑似压缩炸弹）",
+                                f"part {info.filename} of the Excel file has a compression ratio of {ratio:.0f}:1, beyond the "
+                                f"limit of {limits.max_xlsx_ratio}:1 (a zip bomb?)", "另存为 CSV 后导入", "save it as CSV and import that")
+
+
+def _open_xlsx(path: Path, known: frozenset[str], limits: IntakeLimits = DEFAULT_LIMITS) -> RawSource:
     import openpyxl
+
+    _check_xlsx_parts(path, limits)
 
     def rows() -> Iterator[tuple[int, list[str | None]]]:
         try:
@@ -305,6 +367,9 @@ def _open_xlsx(path: Path, known: frozenset[str]) -> RawSource:
             if not wb.worksheets:
                 raise _intake_error(path, "Excel 文件没有工作表", "the Excel file has no worksheet")
             ws = wb.worksheets[0]
+            # The declared dimension (A1:XFD1048576 in a hostile file) would pad every row to it; rows then hold
+            # only the cells they have.
+            ws.reset_dimensions()
             for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
                 yield n, [_cell_text(v) for v in values]
         finally:
@@ -319,7 +384,7 @@ def _open_xlsx(path: Path, known: frozenset[str]) -> RawSource:
         header_no, cells = _pick_header(head, known)
     except IntakeError:
         raise _intake_error(path, "Excel 工作表为空", "the Excel worksheet is empty") from None
-    headers = _clean_headers(cells)
+    headers = _clean_headers(cells, path, limits)
     width = max(len(headers), 1)
 
     def batches(progress: Callable[[int], None] | None) -> Iterator[pa.RecordBatch]:
@@ -338,7 +403,9 @@ def _open_xlsx(path: Path, known: frozenset[str]) -> RawSource:
                 continue
             extra = [c for c in r[width:] if c is not None and c.strip()]
             nums.append(n)
-            shapes.append(f"{width + len(extra)}/{width}:" + "|".join(extra) if extra else None)
+            joined = "|".join(extra)
+            shapes.append(f"{width + len(extra)}/{width}:" + (joined if len(joined) <= 200 else joined[:200] + "…")
+                          if extra else None)
             data.append((r + [None] * width)[:width])
             if len(nums) >= CHUNK_ROWS:
                 yield flush()
@@ -351,26 +418,36 @@ def _open_xlsx(path: Path, known: frozenset[str]) -> RawSource:
     return RawSource(str(path), tuple(headers), "xlsx", header_no, batches, size=None)
 
 
-def open_file(path: str | Path, known_headers: frozenset[str]) -> RawSource:
+def open_file(path: str | Path, known_headers: frozenset[str], limits: IntakeLimits = DEFAULT_LIMITS) -> RawSource:
     """Recognise ``path`` (CSV in any supported encoding, or XLSX) and prepare to stream it."""
     p = Path(path)
     if not p.exists():
         raise _intake_error(p, "文件不存在", "file not found")
     if p.is_dir():
         raise _intake_error(p, "这是目录，不是文件", "this is a directory, not a file")
-    with open(p, "rb") as fh:
-        head = fh.read(_SAMPLE)
+    if not p.is_file():
+        raise _intake_error(p, "不是普通文件（设备或管道），无法作为表格读取", "not a regular file (a device or pipe): not a table")
+    size = p.stat().st_size
+    if size > limits.max_file_bytes:
+        raise _intake_error(p, f"文件有 {size} 字节，超过上限 {limits.max_file_bytes} 字节", f"the file is {size} bytes, "
+                               f"beyond the limit of {limits.max_file_bytes}", "按地区或类型拆分文件", "split the file by region or kind")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(_SAMPLE)
+    except OSError as exc:
+        raise _intake_error(p, f"无法读取文件: {exc.strerror or exc}", f"cannot read the file: {exc.strerror or exc}") from None
     if not head:
         raise _intake_error(p, "文件为空", "the file is empty")
     kind = _sniff_kind(p, head)
     if kind == "xlsx":
-        return _open_xlsx(p, known_headers)
-    return _open_csv(p, head, known_headers)
+        return _open_xlsx(p, known_headers, limits)
+    return _open_csv(p, head, known_headers, limits)
 
 
 # -- Arrow batches ---------------------------------------------------------------------------------
 
-def batches_source(batches: Iterable[pa.RecordBatch] | pa.Table | pa.RecordBatchReader, source: str) -> RawSource:
+def batches_source(batches: Iterable[pa.RecordBatch] | pa.Table | pa.RecordBatchReader, source: str,
+                   limits: IntakeLimits = DEFAULT_LIMITS) -> RawSource:
     """A source over Arrow record batches (plug-ins). Row numbers count records from 1."""
     if isinstance(batches, pa.Table):
         batches = batches.to_batches()
@@ -384,6 +461,9 @@ def batches_source(batches: Iterable[pa.RecordBatch] | pa.Table | pa.RecordBatch
     schema = first.schema
     headers = tuple(schema.names)
     width = len(headers)
+    if width > limits.max_columns:
+        raise IntakeError(f"数据批次有 {width} 列，超过上限 {limits.max_columns} 列",
+                          f"the record batches have {width} columns, more than the limit of {limits.max_columns}", where=source)
 
     def render(b: pa.RecordBatch | pa.Table, start: int) -> Iterator[pa.RecordBatch]:
         if isinstance(b, pa.Table):

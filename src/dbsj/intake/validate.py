@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
+import unicodedata
 from collections.abc import Mapping
 from importlib import resources
 
 import attrs
 
 from dbsj.models.columns import columns_of
+from dbsj.models.pools import MAX_CELL_CHARS
 from dbsj.models.vocab import CheckMethod, CreditClass, EntityKind, InspectorStatus, ItemCategory, RegistrationStatus
 
-__all__ = ["install_macros", "checked_table_sql", "load_regions", "USCC_ALPHABET", "USCC_WEIGHTS", "FULLWIDTH", "HALFWIDTH"]
+__all__ = ["install_macros", "checked_table_sql", "load_regions", "unsafe_class", "TEXT_CONTROLS_RE2", "SHOWN_CHARS",
+           "USCC_ALPHABET", "USCC_WEIGHTS", "FULLWIDTH", "HALFWIDTH"]
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -38,8 +42,47 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: dbsj.models.pools.TEXT_CONTROLS in RE2 syntax (free text: controls but tab and line breaks, bidi controls).
+TEXT_CONTROLS_RE2 = "[\\x{0}-\\x{8}\\x{B}\\x{C}\\x{E}-\\x{1F}\\x{7F}-\\x{9F}\\x{202A}-\\x{202E}\\x{2066}-\\x{2069}]"
+#: How much of a value a quarantine reason repeats.
+SHOWN_CHARS = 200
+
+
+@functools.lru_cache(maxsize=1)
+def unsafe_class() -> str:
+    """An RE2 character class of exactly the characters ``dbsj._filenames.unsafe_characters`` names
+    (computed from the same Unicode database, so SQL and Python agree; surrogates cannot occur in UTF-8)."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn", "Cs"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return "[" + "".join(f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]"
+
+
 def install_macros(con) -> None:  # noqa: ANN001 - duckdb connection
     """Define the intake macros on a DuckDB connection (temporary, per connection)."""
+    unsafe = _lit(unsafe_class())
+    text = _lit(TEXT_CONTROLS_RE2)
+    shown = _lit("[\\p{Cc}\\p{Cf}\\p{Co}\\p{Zl}\\p{Zp}]")
+    con.execute(f"""
+CREATE OR REPLACE TEMP MACRO dbsj_unsafe(s) AS regexp_matches(s, {unsafe});
+CREATE OR REPLACE TEMP MACRO dbsj_text_unsafe(s) AS regexp_matches(s, {text});
+CREATE OR REPLACE TEMP MACRO dbsj_points(s, cls) AS
+    array_to_string(list_transform(list_distinct(regexp_extract_all(s, cls)), lambda c: printf('U+%04X', unicode(c))), ', ');
+-- For display only (the decision is dbsj_unsafe): Unicode's control, format and private-use categories.
+CREATE OR REPLACE TEMP MACRO dbsj_unsafe_points(s) AS dbsj_points(s, '[\\p{{Cc}}\\p{{Cf}}\\p{{Co}}\\p{{Zl}}\\p{{Zp}}]');
+CREATE OR REPLACE TEMP MACRO dbsj_text_points(s) AS dbsj_points(s, {text});
+-- A value repeated in a reason: unsafe characters shown as U+FFFD, long values cut.
+CREATE OR REPLACE TEMP MACRO dbsj_shown(s) AS
+    CASE WHEN length(s) > {SHOWN_CHARS} THEN left(regexp_replace(s, {shown}, '\ufffd', 'g'), {SHOWN_CHARS}) || '…'
+         ELSE regexp_replace(s, {shown}, '\ufffd', 'g') END;
+""")
     terms = " + ".join(f"(instr({_lit(USCC_ALPHABET)}, substr(s, {i + 1}, 1)) - 1) * {w}"
                        for i, w in enumerate(USCC_WEIGHTS))
     con.execute(f"""
@@ -240,7 +283,8 @@ class Check:
 
 
 def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str, str | None],
-                      header_of: Mapping[str, str], today: dt.date, region_codes: list[str]) -> tuple[str, str]:
+                      header_of: Mapping[str, str], today: dt.date, region_codes: list[str],
+                      max_cell_chars: int = MAX_CELL_CHARS) -> tuple[str, str]:
     """Two statements: ``table`` (every row: ``_row``, ``_norm``, the typed canonical columns, ``_bad``)
     and ``table_reasons`` (failing rows only: ``_row``, ``_field``, ``_reason``).
 
@@ -269,6 +313,21 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
         t, v = f"t_{c.name}", f"v_{c.name}"
         l1.append(f"{_trim(raw)} AS {t}")
         zh, en = c.zh, c.name
+        checks.append(Check(f"(length({t}) > {int(max_cell_chars)})", field,
+                            f"'{zh}过长（' || length({t}) || ' 个字符，上限 {int(max_cell_chars)}）'",
+                            f"'{en} is too long (' || length({t}) || ' characters, the limit is {int(max_cell_chars)})'"))
+        if spec.kind == "code" or (spec.kind == "list" and spec.element == "code"):
+            # Ids and codes: no control, bidi, zero-width or other invisible character (dbsj._filenames rule).
+            # Computed once per row into u_<column>: the exact character class is large to compile.
+            l1.append(f"coalesce(dbsj_unsafe({_trim(raw)}), false) AS u_{c.name}")
+            carry_t.append(f"u_{c.name}")
+            checks.append(Check(f"u_{c.name}", field,
+                                f"'{zh}含有控制或不可见字符（' || dbsj_unsafe_points({t}) || '）'",
+                                f"'{en} contains control or invisible characters (' || dbsj_unsafe_points({t}) || ')'"))
+        elif spec.kind in ("text", "list"):
+            checks.append(Check(f"dbsj_text_unsafe({t})", field,
+                                f"'{zh}含有控制字符或双向文本控制符（' || dbsj_text_points({t}) || '）'",
+                                f"'{en} contains control or bidi control characters (' || dbsj_text_points({t}) || ')'"))
         if spec.kind == "text":
             l2.append(f"{t} AS {v}")
         elif spec.kind == "code":
@@ -281,21 +340,21 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
             l2.append(f"{_date_text(t)} AS d_{c.name}")
             l3.append(f"{_date(f'd_{c.name}')} AS {v}")
             checks.append(Check(f"({t} IS NOT NULL AND {v} IS NULL)", field,
-                                f"'{zh}无法识别为日期: ' || {t}", f"'{en} is not a date: ' || {t}"))
+                                f"'{zh}无法识别为日期: ' || dbsj_shown({t})", f"'{en} is not a date: ' || dbsj_shown({t})"))
             checks.append(Check(f"(year({v}) < 1900)", field,
-                                f"'{zh}早于 1900 年，不可能: ' || {t}", f"'{en} before 1900 is impossible: ' || {t}"))
+                                f"'{zh}早于 1900 年，不可能: ' || dbsj_shown({t})", f"'{en} before 1900 is impossible: ' || dbsj_shown({t})"))
             if not spec.future_ok:
                 checks.append(Check(f"({v} > {today_sql})", field,
-                                    f"'{zh}晚于今天（{today.isoformat()}）: ' || {t}",
-                                    f"'{en} is in the future (after {today.isoformat()}): ' || {t}"))
+                                    f"'{zh}晚于今天（{today.isoformat()}）: ' || dbsj_shown({t})",
+                                    f"'{en} is in the future (after {today.isoformat()}): ' || dbsj_shown({t})"))
         elif spec.kind == "bool":
             l2.append(f"CAST({_map_sql('lower(' + t + ')', BOOLEANS)} AS BOOLEAN) AS {v}")
             checks.append(Check(f"({t} IS NOT NULL AND {v} IS NULL)", field,
-                                f"'{zh}应为 是/否: ' || {t}", f"'{en} must be yes/no (是/否, Y/N, true/false, 1/0): ' || {t}"))
+                                f"'{zh}应为 是/否: ' || dbsj_shown({t})", f"'{en} must be yes/no (是/否, Y/N, true/false, 1/0): ' || dbsj_shown({t})"))
         elif spec.kind == "enum":
             l2.append(f"{_map_sql(_fold_case(t, spec.fold_case), spec.vocab or {}, spec.patterns)} AS {v}")
             checks.append(Check(f"({t} IS NOT NULL AND {v} IS NULL)", field,
-                                f"'未知的{zh}: ' || {t}", f"'unknown {en}: ' || {t}"))
+                                f"'未知的{zh}: ' || dbsj_shown({t})", f"'unknown {en}: ' || dbsj_shown({t})"))
         elif spec.kind == "list":
             parts = _split(t)
             if spec.element == "code":
@@ -304,7 +363,7 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
             elif spec.element == "enum":
                 value = f"list_transform({parts}, lambda _e: {_map_sql('_e', spec.vocab or {}, spec.patterns)})"
                 checks.append(Check(f"(len(list_filter({v}, lambda _e: _e IS NULL)) > 0)", field,
-                                    f"'{zh}含未知值: ' || {t}", f"'{en} holds an unknown value: ' || {t}"))
+                                    f"'{zh}含未知值: ' || dbsj_shown({t})", f"'{en} holds an unknown value: ' || dbsj_shown({t})"))
             else:
                 value = parts
             l2.append(f"CASE WHEN {t} IS NOT NULL THEN {value} END AS {v}")
@@ -322,15 +381,15 @@ def checked_table_sql(kind: str, table: str, raw_table: str, raw_of: Mapping[str
                                 f"'缺少必填值: {zh}'", f"'{en} is required'"))
         if spec.uscc:
             checks.append(Check(f"({v} IS NOT NULL AND NOT dbsj_uscc_valid({v}))", field,
-                                f"'统一社会信用代码校验失败（GB 32100）: ' || {v}",
-                                f"'invalid USCC (GB 32100 format or check digit): ' || {v}"))
+                                f"'统一社会信用代码校验失败（GB 32100）: ' || dbsj_shown({v})",
+                                f"'invalid USCC (GB 32100 format or check digit): ' || dbsj_shown({v})"))
         if spec.region:
             known = region_known_sql(v, region_codes)
             six = f"regexp_full_match({v}, '[1-9][0-9]{{5}}')"
             checks.append(Check(f"({v} IS NOT NULL AND NOT {six})", field,
-                                f"'行政区划代码应为六位数字: ' || {v}", f"'region code must be six digits: ' || {v}"))
+                                f"'行政区划代码应为六位数字: ' || dbsj_shown({v})", f"'region code must be six digits: ' || dbsj_shown({v})"))
             checks.append(Check(f"({v} IS NOT NULL AND {six} AND NOT {known})", field,
-                                f"'未知的行政区划代码: ' || {v}", f"'unknown region code: ' || {v}"))
+                                f"'未知的行政区划代码: ' || dbsj_shown({v})", f"'unknown region code: ' || dbsj_shown({v})"))
 
     keys = [c for c in cols if c.key]
     key_names = ", ".join(c.name for c in keys)

@@ -9,14 +9,34 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from stdnum.cn import uscc as _uscc
 
+from dbsj._filenames import unsafe_characters
 from dbsj.models.vocab import CheckMethod, CreditClass, EntityKind, InspectorStatus, ItemCategory, RegistrationStatus
 
-__all__ = ["Item", "Target", "Inspector", "HistoryEntry", "is_valid_uscc"]
+__all__ = ["Item", "Target", "Inspector", "HistoryEntry", "is_valid_uscc", "MAX_CELL_CHARS", "TEXT_CONTROLS"]
 
 _REGION = re.compile(r"^[1-9]\d{5}$")
+
+#: Longest value of any field, in characters: Excel's own cell limit (intake quarantines longer cells).
+MAX_CELL_CHARS = 32_767
+#: Characters refused in free text (names, departments, basis, content, tags): C0/C1 controls other than tab
+#: and line breaks, and the bidi embedding, override and isolate controls that can make text display other
+#: than it reads. Ids and codes refuse more: every character :func:`dbsj._filenames.unsafe_characters` names.
+TEXT_CONTROLS = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+_TEXT_CONTROLS = re.compile(TEXT_CONTROLS)
+
+#: Per model: fields that are ids or codes, and fields that are free text.
+_CODE_FIELDS = {
+    "Item": ("code",), "Target": ("uscc", "region", "industry"),
+    "Inspector": ("staff_id", "region", "certificate_no", "item_scope", "conflicts"),
+    "HistoryEntry": ("uscc", "item_code", "task_id", "staff_ids"),
+}
+_TEXT_FIELDS = {
+    "Item": ("name", "department", "basis", "subject", "content"), "Target": ("name", "authority", "office", "tags"),
+    "Inspector": ("name", "department", "unit", "beat"), "HistoryEntry": (),
+}
 
 
 def is_valid_uscc(value: str) -> bool:
@@ -26,6 +46,27 @@ def is_valid_uscc(value: str) -> bool:
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _safe_text(self) -> "_Record":
+        """The rules intake applies set-wise in SQL (dbsj.intake.validate), for one record."""
+        name = type(self).__name__
+        problems = []
+        for field in _CODE_FIELDS.get(name, ()) + _TEXT_FIELDS.get(name, ()):
+            value = getattr(self, field)
+            for v in value if isinstance(value, tuple) else (value,):
+                if not isinstance(v, str):
+                    continue
+                if len(v) > MAX_CELL_CHARS:
+                    problems.append(f"{field}: longer than {MAX_CELL_CHARS} characters / 超过 {MAX_CELL_CHARS} 个字符")
+                bad = unsafe_characters(v) if field in _CODE_FIELDS[name] else \
+                    [f"U+{ord(c.group()):04X}" for c in _TEXT_CONTROLS.finditer(v)]
+                if bad:
+                    problems.append(f"{field}: contains control or invisible characters ({', '.join(bad[:5])}) / "
+                                    "含有控制或不可见字符")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class Item(_Record):
