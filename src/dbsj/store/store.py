@@ -8,6 +8,7 @@ DuckDB allows one writing process per file. Opening a file another process holds
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +30,7 @@ def default_db_path() -> Path:
 
 
 #: Stores opened in this process, newest last: the CLI names the file when a DuckDB error escapes a command.
-_OPENED: list[Path] = []
+_OPENED: deque[Path] = deque(maxlen=8)
 
 
 def last_opened_store() -> Path | None:
