@@ -37,9 +37,9 @@ def _global(
 
 
 def _register() -> None:
-    from dbsj.cli import demo, draw, ledger, lifecycle, meta, pool, rules
+    from dbsj.cli import audit, demo, draw, ledger, lifecycle, meta, pool, rules
 
-    for module in (meta, pool, draw, rules, lifecycle, ledger, demo):
+    for module in (meta, pool, draw, rules, lifecycle, audit, ledger, demo):
         module.register(app)
 
 
