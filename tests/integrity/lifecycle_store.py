@@ -157,6 +157,7 @@ def build(folder: Path, *, publish: bool = True) -> SimpleNamespace:
             changed = [dict(t, name=t["name"] + "（更名）") if i < 2 else t for i, t in enumerate(ts[:5])]
             dbsj.import_batches(store, "targets", arrow("targets", changed), source="test:targets-again",
                                 quarantine_dir=folder)
+            dbsj.commit_draw(store, plan, ["T1"], seed_kind="dice")  # a run committed, not yet revealed
         head_path = folder / "head.anchor.json"
         head_path.write_text(json.dumps(dbsj.Ledger(store).anchor()), encoding="utf-8")
     return SimpleNamespace(db=db, records=records, pub=pub, batches=batches, t1=t1, t2=t2, folder=folder,

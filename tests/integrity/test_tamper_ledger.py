@@ -130,9 +130,10 @@ def test_editing_a_later_entry_and_recomputing_the_chain_is_caught(built, tmp_pa
     assert any(f["table"] == "anchor" and "head.anchor.json" in f["key"] for f in findings), findings
 
 
-def test_rewriting_the_last_entry_is_caught_by_an_anchor(built, tmp_path, capsys):
-    """The last entry binds an import; edit both consistently and re-hash: only an anchor can tell."""
-    last = _last(built.db)
+def test_rewriting_the_last_entries_is_caught_by_an_anchor(built, tmp_path, capsys):
+    """Edit the last import in its entry and its row alike, and re-hash from there: only an anchor can tell."""
+    with dbsj.Store(built.db, read_only=True) as s:
+        last = dbsj.Ledger(s).entries("pool.imported")[-1].seq
     db = ls.copy(built, tmp_path)
     con = connect(db)
     payload = json.loads(con.execute("SELECT payload FROM ledger WHERE seq = ?", [last]).fetchone()[0])

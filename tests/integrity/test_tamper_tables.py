@@ -318,25 +318,52 @@ LAYERS = {"audit_draws", "audit_assignments"}
 
 
 def _layer_case(table: str, how: str) -> Tamper:
-    """A generic edit of a draw-layer table (its layer's audit function decides what it binds)."""
+    """A generic, realistic edit of a draw-layer table (its layer's audit function decides what it binds)."""
     def run(con):
-        cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                                          "ORDER BY ordinal_position", [table]).fetchall()]
+        cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                           "ORDER BY ordinal_position", [table]).fetchall()
+        pk = {c for (cs,) in con.execute("SELECT constraint_column_names FROM duckdb_constraints() WHERE table_name = ? "
+                                         "AND constraint_type = 'PRIMARY KEY'", [table]).fetchall() for c in cs}
         n = _one(con, f'SELECT count(*) FROM "{table}"')[0]
         assert n >= 2, f"{table} needs rows for this test"
+
+        def changed(name: str, typ: str) -> str:
+            if typ.startswith(("VARCHAR", "JSON")):
+                return f"\"{name}\" || 'x'" if typ == "VARCHAR" else f"CAST(\"{name}\" AS VARCHAR)"
+            if typ in ("INTEGER", "BIGINT", "DATE"):
+                return f'"{name}" + 1'
+            if typ == "BOOLEAN":
+                return f'NOT "{name}"'
+            return f'"{name}"'
+
         if how == "delete":
             con.execute(f'DELETE FROM "{table}" WHERE rowid = (SELECT max(rowid) FROM "{table}")')
         elif how == "insert":
-            con.execute(f'INSERT INTO "{table}" SELECT * FROM "{table}" LIMIT 1')
+            con.execute(f'CREATE TEMP TABLE x AS SELECT * FROM "{table}" ORDER BY rowid LIMIT 1')
+            for name, typ in cols:
+                if name in pk:
+                    con.execute(f'UPDATE x SET "{name}" = {changed(name, typ)}')
+            con.execute(f'INSERT INTO "{table}" SELECT * FROM x')
         elif how == "change":
-            col = next(c for c in cols if c in ("uscc", "staff_id", "ticket", "stratum", "status", "reason", "item_code")
-                       or c not in ("draw_id", "plan_id", "task_id", "run_id"))
-            con.execute(f'UPDATE "{table}" SET "{col}" = NULL WHERE rowid = (SELECT min(rowid) FROM "{table}")')
-        else:  # swap the first two rows' most telling column
-            col = next((c for c in ("uscc", "staff_id", "rank", "stratum", "status") if c in cols), cols[-1])
-            con.execute(f'CREATE TEMP TABLE v AS SELECT rowid AS r, "{col}" AS c FROM "{table}" ORDER BY rowid LIMIT 2')
-            con.execute(f'UPDATE "{table}" t SET "{col}" = (SELECT c FROM v WHERE v.r <> t.rowid) '
-                        "WHERE rowid IN (SELECT r FROM v)")
+            name, typ = next((c for c in cols if c[0] in ("uscc", "staff_id", "ticket", "status", "reason", "rank")),
+                             next(c for c in cols if c[0] not in pk))
+            con.execute(f'UPDATE "{table}" SET "{name}" = {changed(name, typ)} WHERE rowid = (SELECT min(rowid) FROM "{table}")')
+        else:  # swap one column between two rows, where that changes the table (not a mere relabelling)
+            names = [c for c, _t in cols]
+            rows = con.execute(f'SELECT rowid, * FROM "{table}" ORDER BY rowid').fetchall()
+            order = sorted(range(len(names)), key=lambda i: (names[i] not in ("uscc", "staff_id", "rank", "stratum",
+                                                                             "status"), names[i] in pk, i))
+            for i in order:
+                pair = next(((a, b) for j, a in enumerate(rows) for b in rows[j + 1:]
+                             if a[i + 1] != b[i + 1] and a[i + 1] is not None and b[i + 1] is not None
+                             and a[1:i + 1] + a[i + 2:] != b[1:i + 1] + b[i + 2:]), None)
+                if pair is not None:
+                    a, b = pair
+                    con.execute(f'UPDATE "{table}" SET "{names[i]}" = ? WHERE rowid = ?', [b[i + 1], a[0]])
+                    con.execute(f'UPDATE "{table}" SET "{names[i]}" = ? WHERE rowid = ?', [a[i + 1], b[0]])
+                    break
+            else:
+                pytest.skip(f"no two rows of {table} whose swap changes the table")
         return table, ""
     return run
 

@@ -26,7 +26,7 @@ import attrs
 from dbsj import clock
 from dbsj._csvcells import neutralise
 from dbsj._failpoints import declare, failpoint
-from dbsj._filenames import distinct_stems, inside
+from dbsj._filenames import distinct_stems, file_stem, inside
 from dbsj.errors import InputError
 from dbsj.lifecycle._context import CURRENT_RESULTS, deadline_days, load_tasks
 from dbsj.lifecycle.calendar import WorkdayCalendar
@@ -188,8 +188,21 @@ def _out_folder(out: Path) -> None:
 def _stems(store: Store, keys: list[tuple[str, int]]) -> dict[str, str]:
     """authority → file stem, refused before anything is written when unsafe, too long or colliding —
     within this publication or with an authority published before."""
-    before = [a for (a,) in store.execute("SELECT DISTINCT authority FROM publications ORDER BY 1").fetchall()]
-    stems = distinct_stems(sorted({a for a, _y in keys} | set(before)), what="公告机关 authority")
+    now = sorted({a for a, _y in keys})
+    stems = distinct_stems(now, what="公告机关 authority")
+    for (earlier,) in store.execute("SELECT DISTINCT authority FROM publications ORDER BY 1").fetchall():
+        if earlier in stems:
+            continue
+        try:
+            distinct_stems([earlier, *now], what="公告机关 authority")
+        except InputError:
+            # Only a collision with an authority published before matters; an earlier name this version would
+            # refuse (published by an older dbsj) must not block every later publication.
+            try:
+                file_stem(earlier, what="公告机关 authority")
+            except InputError:
+                continue
+            raise
     return {a: stems[a] for a, _y in keys}
 
 
