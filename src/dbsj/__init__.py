@@ -150,6 +150,17 @@ from dbsj.draw import (
     verify_record,
     verify_records,
 )
+from dbsj.audit import (
+    ANCHOR_FORMAT,
+    TABLE_COVERAGE,
+    AuditFinding,
+    AuditReport,
+    LedgerAnchor,
+    TableCoverage,
+    audit_store,
+    declare_table,
+    load_anchors,
+)
 from dbsj.demo import DemoContext, DemoStep, run_demo
 
 __version__ = "0.1.0"
@@ -195,6 +206,9 @@ __all__ = [
     "BeaconSeed", "SharesSeed", "DiceSeed", "DemoSeed", "share_commitment", "DRAW_ALGORITHM", "RIVEST_ALGORITHM",
     "DRAW_RECORD_FORMAT",    "ALGORITHMS", "DRAND_CHAINS", "EXCLUSION_REASONS", "STRATUM_FIELDS", "beacon_round_time", "select_bottom_k",
     "ticket_message",
+    # audit (everything the ledger binds, recomputed; anchors kept outside the store)
+    "audit_store", "AuditReport", "AuditFinding", "LedgerAnchor", "load_anchors", "ANCHOR_FORMAT", "TABLE_COVERAGE",
+    "TableCoverage", "declare_table",
     # demo (a synthetic province built step by step into ./demo/)
     "run_demo", "DemoStep", "DemoContext",
 ]

@@ -39,9 +39,9 @@ def _global(
 
 
 def _register() -> None:
-    from dbsj.cli import backup, demo, draw, ledger, lifecycle, meta, pool, rules
+    from dbsj.cli import audit, backup, demo, draw, ledger, lifecycle, meta, pool, rules
 
-    for module in (meta, pool, draw, rules, lifecycle, ledger, backup, demo):
+    for module in (meta, pool, draw, rules, lifecycle, audit, ledger, backup, demo):
         module.register(app)
 
 

@@ -37,6 +37,7 @@ from dbsj.intake.readers import RawSource, WrongFieldCount, batches_source, open
 from dbsj.intake.upsert import upsert
 from dbsj.intake.validate import checked_table_sql, install_macros, load_regions
 from dbsj.models.columns import columns_of
+from dbsj.store.bindings import PoolBinding, bind_import, touched_buckets
 
 __all__ = ["ImportReport", "IntakeLimits", "import_pool", "import_batches", "pull_pool"]
 
@@ -225,6 +226,9 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
         # One transaction: a failed commit (full disk, damaged block) leaves the pools as they were.
         with store.transaction():
             import_id = con.execute("SELECT nextval('import_seq')").fetchone()[0]
+            # The pool's contents are bound on the ledger; an edit made outside dbsj is ledgered first.
+            binding = PoolBinding.begin(store, kind, None if snapshot else touched_buckets(store, kind, _ACCEPTED))
+            binding.record_drift()
             counts = upsert(con, kind, _ACCEPTED, _SEEN, import_id, at, snapshot=snapshot)
             con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [import_id, kind, src.name, sha256, src.encoding, snapshot, read, accepted, quarantined,
@@ -233,6 +237,7 @@ def _run(store, kind: str, src: RawSource, *, table: Mapping[str, str], snapshot
                 from dbsj.store.digest import refresh_pool_digest
 
                 refresh_pool_digest(store, kind)
+            bind_import(store, binding, import_id)
     finally:
         _drop_temporaries(con)
     return ImportReport(kind=kind, source=src.name, encoding=src.encoding, read=int(read), accepted=int(accepted),

@@ -12,12 +12,14 @@ from dbsj.store.store import Store
 
 __all__: list[str] = []  # internal to the lifecycle and assessment
 
-#: The draw each task currently stands on: its latest successful attempt (failed, superseded and
-#: merely committed attempts carry no selection a result may refer to).
+#: The draw each task currently stands on: its latest attempt whose status is ``drawn`` (and whose run, if
+#: any, is drawn too). Failed, superseded, merely committed attempts — or any status a later version adds —
+#: carry no selection a result may refer to.
 CURRENT_DRAWS = """
-SELECT task_id, draw_id, plan_id, created_at FROM draws
-WHERE status NOT IN ('committed', 'failed', 'superseded')
-QUALIFY row_number() OVER (PARTITION BY task_id ORDER BY attempt DESC, created_at DESC, draw_id DESC) = 1
+SELECT d.task_id, d.draw_id, d.plan_id, d.created_at FROM draws d
+WHERE d.status = 'drawn'
+  AND NOT EXISTS (SELECT 1 FROM draw_runs r WHERE r.run_id = d.run_id AND r.status <> 'drawn')
+QUALIFY row_number() OVER (PARTITION BY d.task_id ORDER BY d.attempt DESC, d.created_at DESC, d.draw_id DESC) = 1
 """
 
 #: When each current draw happened: its run's reveal (commit-then-reveal) or, one-shot, its creation.

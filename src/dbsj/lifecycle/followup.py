@@ -19,6 +19,7 @@ raises new ones records them on the ledger (kind ``followup.raised``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -119,12 +120,22 @@ def run_followup(store: Store, *, rules: Iterable[Any] | None = None,
         for row in new:
             counts[row["kind"]] = counts.get(row["kind"], 0) + 1
         Ledger(store).append("followup.raised", "followup", {
-            "counts": counts, "raised": [[r["kind"], r["task_id"], r["uscc"], r["department"]] for r in new]})
+            "counts": counts, "raised": [[r["kind"], r["task_id"], r["uscc"], r["department"]] for r in new],
+            "sha256": followup_digest([(r["kind"], r["task_id"], r["uscc"], r["department"],
+                                        {"rule": r["rule"], **r["detail"]}, today) for r in new])})
         store.con.execute("COMMIT")
     except BaseException:
         store.con.execute("ROLLBACK")
         raise
     return new
+
+
+def followup_digest(rows: Iterable[tuple[str, str, str, str, Any, Any]]) -> str:
+    """SHA-256 over follow-up rows ``(kind, task_id, uscc, department, detail, raised_on)``: each as canonical
+    JSON (sorted keys, no whitespace), lines sorted and joined by ``\n``. The audit recomputes it from ``followups``."""
+    lines = sorted(json.dumps([k, t, u, d, json.loads(json.dumps(detail, default=str)), str(on)], ensure_ascii=False,
+                              sort_keys=True, separators=(",", ":")) for k, t, u, d, detail, on in rows)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
 def flagged_targets(store: Store) -> list[str]:

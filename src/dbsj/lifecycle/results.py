@@ -4,6 +4,11 @@ Every check runs before anything is written; a batch (bulk import) is all or not
 item already recorded is a duplicate unless it is a correction, which is a new entry naming the one it
 supersedes: nothing is overwritten. Recorded results add to the ``history`` pool (anti-repeat and
 "last inspector" recusal read it).
+
+One recording (``dbsj result record``) or one bulk import is one store transaction: the result rows, the
+history rows they add, the ledger entry (with the digest of the rows and the history pool's new contents)
+and the task-state transitions commit together or not at all — a crash at any point (failpoints
+``result.record.*`` / ``result.import.*``) leaves either nothing or everything.
 """
 
 from __future__ import annotations
@@ -20,15 +25,25 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from dbsj import clock
+from dbsj._failpoints import declare, failpoint
 from dbsj.errors import IntakeError, MissingColumnError, ResultError
 from dbsj.lifecycle._context import CURRENT_RESULTS, current_draws, deadline_days, load_tasks
 from dbsj.lifecycle.calendar import WorkdayCalendar
 from dbsj.models.results import Result
 from dbsj.models.vocab import CheckMethod, Disposition, ResultCode
+from dbsj.store.bindings import PoolBinding
 from dbsj.store.ledger import Ledger
 from dbsj.store.store import Store
 
 __all__ = ["RecordedResult", "record_result", "record_results", "import_results", "RESULT_COLUMNS"]
+
+#: Crash points of one result transaction (``result.record``: one visit; ``result.import``: a batch).
+for _step, _what in (("result.record", "recording one visit"), ("result.import", "a bulk result import")):
+    declare(f"{_step}.after-rows", f"{_what}: result rows inserted, nothing else yet (same transaction)")
+    declare(f"{_step}.after-history", f"{_what}: history rows written, no ledger entry yet (same transaction)")
+    declare(f"{_step}.after-ledger", f"{_what}: ledger entry appended, task states not yet synced (same transaction)")
+    declare(f"{_step}.before-commit", f"{_what}: everything written, transaction not yet committed")
+    declare(f"{_step}.after-commit", f"{_what}: committed, the caller not yet told")
 
 
 @attrs.frozen(slots=True)
@@ -78,6 +93,7 @@ class _Checker:
         self.today = clock.today()
         self._teams: dict[str, dict[str, list[str]]] = {}
         self._selected: dict[str, set[str]] = {}
+        self._standing: set[str] = set()
         self.current: dict[tuple[str, str, str], tuple] = {}
         self._loaded: set[tuple[str, str | None]] = set()
 
@@ -128,6 +144,28 @@ class _Checker:
                                   params[1:]).fetchall()
         self.current.update({(t, u, i): (e, rc, m, d, on) for t, u, i, e, rc, m, d, on in rows})
 
+    def _check_standing(self, task_id: str, where: str) -> None:
+        """The task's selection must be the one its reveal put on the ledger: a draw whose stored selection
+        has more or fewer rows than its ``draw.reveal`` entry selected (rows added or removed outside dbsj,
+        or a reveal applied twice) stands on nothing, and no result may refer to it."""
+        if task_id in self._standing:
+            return
+        draw_id = self.draws[task_id][0]
+        seq = self.store.scalar("SELECT ledger_seq FROM draws WHERE draw_id = ?", [draw_id])
+        entry = Ledger(self.store).entry(int(seq)) if seq is not None else None
+        if entry is not None and entry.kind == "draw.reveal" and entry.subject == draw_id \
+                and isinstance(entry.payload.get("selected"), int):
+            stored = int(self.store.scalar("SELECT count(*) FROM selections WHERE draw_id = ?", [draw_id]))
+            if stored != entry.payload["selected"]:
+                raise ResultError(
+                    f"任务 {task_id} 的抽取 {draw_id} 在存储中有 {stored} 个抽中对象，而账本第 {entry.seq} 条揭示记录为 "
+                    f"{entry.payload['selected']} 个：抽取结果不可信，不能录入",
+                    f"draw {draw_id} of task {task_id} holds {stored} selected targets but its reveal (ledger "
+                    f"#{entry.seq}) selected {entry.payload['selected']}: the selection cannot be trusted",
+                    where=where, hint_zh="运行 dbsj audit 查明差异，必要时从备份恢复",
+                    hint_en="run dbsj audit to find the difference; restore from a backup if needed")
+        self._standing.add(task_id)
+
     def check(self, r: Result, *, correction: bool, where: str | None, seen: dict) -> dict[str, Any]:
         w = where or f"task {r.task_id} / {r.uscc}"
         if r.task_id not in self.draws:
@@ -137,6 +175,7 @@ class _Checker:
                 f"task {r.task_id} " + ("has no draw yet" if known else "is not in this store"), where=w,
                 hint_zh="先运行 dbsj draw" if known else "检查任务编号", hint_en="run dbsj draw first" if known else "check the task id")
         uscc = r.uscc.strip().upper()
+        self._check_standing(r.task_id, w)
         self._load(r.task_id, uscc)
         if uscc not in self._selected[r.task_id]:
             raise ResultError(f"检查对象 {uscc} 未在任务 {r.task_id} 中被抽中，不能录入结果",
@@ -196,19 +235,45 @@ class _Checker:
                 "plan_id": self.draws[r.task_id][1]}
 
 
-#: The text of one result entry hashed into a batch's ledger digest (SQL over ``results``).
+#: The text of one result entry hashed into a batch's ledger digest ``sha256`` (SQL over ``results``): fields
+#: joined by U+001F, rows by U+001E, in entry order; ``recorded_at`` and ``ledger_seq`` left out.
 _ENTRY_TEXT = ("concat_ws(chr(31), entry_no, plan_id, task_id, uscc, staff_id, item_code, result_code, method, "
                "disposition, inspected_on, coalesce(supersedes::VARCHAR, ''), record_no, coalesce(note, ''))")
 
+#: SQL of the batch digest ``sha256`` over ``results`` rows ``entry_no BETWEEN ? AND ?``.
+ENTRY_DIGEST_SQL = (f"SELECT sha256(string_agg({_ENTRY_TEXT}, chr(30) ORDER BY entry_no)) FROM results "
+                    "WHERE entry_no BETWEEN ? AND ?")
 
-def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str) -> list[RecordedResult]:
+#: One result row as an unambiguous JSON array (a note may hold any character), ``recorded_at`` as epoch ms.
+ROW_JSON_SQL = ("CAST(json_array(entry_no, plan_id, task_id, uscc, staff_id, item_code, result_code, method, "
+                "disposition, CAST(inspected_on AS VARCHAR), supersedes, record_no, note, epoch_ms(recorded_at)) AS VARCHAR)")
+
+#: ``row_chunks`` of a result ledger entry: its entries cut into chunks of ``size`` from the first entry; a
+#: chunk's digest is the SHA-256 of its rows' SHA-256 hex digests (of :data:`ROW_JSON_SQL`) in entry order.
+#: Parameters: first entry, size, first entry, last entry. A mismatch names the chunk's entries.
+ROW_CHUNKS_SQL = (f"SELECT (entry_no - ?) // ? AS chunk, sha256(string_agg(sha256({ROW_JSON_SQL}), '' ORDER BY entry_no)) "
+                  "FROM results WHERE entry_no BETWEEN ? AND ? GROUP BY chunk ORDER BY chunk")
+
+
+def chunk_size(entries: int) -> int:
+    """Entries per chunk: at least 64, and at most 1024 chunks to an entry."""
+    return max(64, -(-entries // 1024))
+
+
+def row_chunks(store: Store, first: int, last: int) -> dict[str, Any]:
+    """The ``row_chunks`` value of a ledger entry covering results ``first``..``last``."""
+    size = chunk_size(last - first + 1)
+    got = dict(store.execute(ROW_CHUNKS_SQL, [first, size, first, last]).fetchall())
+    return {"size": size, "sha256": [got.get(i) for i in range((last - first) // size + 1)]}
+
+
+def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str, step: str) -> list[RecordedResult]:
     from dbsj.lifecycle.states import sync_task_states
 
     con = store.con
     recorded_at = clock.now().replace(microsecond=0)
     n_rows = sum(len(c["result"].items) for c in checked)
-    con.execute("BEGIN")
-    try:
+    with store.transaction():
         start = con.execute("SELECT coalesce(max(entry_no), 0) FROM results").fetchone()[0] + 1
         rows: list[tuple] = []
         out: list[RecordedResult] = []
@@ -222,24 +287,13 @@ def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str) -> 
                              r.inspected_on, recorded_at, sup.get(item), first, r.note, None))
                 entry += 1
             out.append(RecordedResult(r.task_id, uscc, tuple(range(first, entry)), c["due"], tuple(sorted(sup.values()))))
+        last = entry - 1
         names = ("entry_no", "plan_id", "task_id", "uscc", "staff_id", "item_code", "result_code", "method",
                  "disposition", "inspected_on", "recorded_at", "supersedes", "record_no", "note", "ledger_seq")
         cols: dict[str, list[Any]] = dict(zip(names, (list(col) for col in zip(*rows)), strict=True))
         teams = [c["team"] for c in checked for _ in c["result"].items]
         hist = {"uscc": cols["uscc"], "item_code": cols["item_code"], "inspected_on": cols["inspected_on"],
                 "task_id": cols["task_id"], "staff_ids": teams}
-        ledger = Ledger(store)
-        if ledger_mode == "each":
-            seq_of: dict[int, int] = {}
-            for rec, c in zip(out, checked, strict=True):
-                r = c["result"]
-                e = ledger.append("result.recorded", r.task_id, {
-                    "task_id": r.task_id, "uscc": rec.uscc, "staff_id": r.staff_id, "entries": list(rec.entry_nos),
-                    "items": {k: v.value for k, v in sorted(r.items.items())}, "method": r.method.value,
-                    "disposition": r.disposition.value, "inspected_on": r.inspected_on.isoformat(),
-                    "supersedes": list(rec.corrected)})
-                seq_of.update({no: e.seq for no in rec.entry_nos})
-            cols["ledger_seq"] = [seq_of[no] for no in cols["entry_no"]]
         schema = pa.schema([("entry_no", pa.int64()), ("plan_id", pa.string()), ("task_id", pa.string()),
                             ("uscc", pa.string()), ("staff_id", pa.string()), ("item_code", pa.string()),
                             ("result_code", pa.string()), ("method", pa.string()), ("disposition", pa.string()),
@@ -248,16 +302,11 @@ def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str) -> 
                             ("ledger_seq", pa.int64())])
         _results_batch = pa.Table.from_pydict(cols, schema=schema)  # noqa: F841 - read by DuckDB below
         con.execute("INSERT INTO results SELECT * FROM _results_batch")
-        if ledger_mode != "each":
-            # One ledger entry for the batch, carrying a SHA-256 over its entries (fields joined by U+001F, rows
-            # by U+001E, in entry order; recorded_at and ledger_seq left out), so the batch can be re-checked in SQL.
-            digest = con.execute(f"SELECT sha256(string_agg({_ENTRY_TEXT}, chr(30) ORDER BY entry_no)) FROM results "
-                                 "WHERE entry_no BETWEEN ? AND ?", [start, entry - 1]).fetchone()[0]
-            e = ledger.append("result.imported", ledger_mode, {
-                "source": ledger_mode, "visits": len(out), "entries": n_rows,
-                "first_entry": start, "last_entry": entry - 1, "sha256": digest,
-                "tasks": sorted({r.task_id for r in out})})
-            con.execute("UPDATE results SET ledger_seq = ? WHERE entry_no BETWEEN ? AND ?", [e.seq, start, entry - 1])
+        failpoint(f"{step}.after-rows")
+
+        # History: checked against its last binding before it changes, bound again after.
+        history = PoolBinding.begin(store, "history", sorted({u[-2:] for u in cols["uscc"]}))
+        history.record_drift()
         _history_batch = pa.Table.from_pydict(hist, schema=pa.schema([  # noqa: F841
             ("uscc", pa.string()), ("item_code", pa.string()), ("inspected_on", pa.date32()), ("task_id", pa.string()),
             ("staff_ids", pa.list_(pa.string()))]))
@@ -275,12 +324,44 @@ def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str) -> 
                               AND h.inspected_on = old.inspected_on
                               AND NOT EXISTS (SELECT 1 FROM ({CURRENT_RESULTS}) cr WHERE cr.uscc = h.uscc
                                   AND cr.item_code = h.item_code AND cr.task_id = h.task_id
-                                  AND cr.inspected_on = h.inspected_on)""", [recorded_at, start, entry - 1])
+                                  AND cr.inspected_on = h.inspected_on)""", [recorded_at, start, last])
+        failpoint(f"{step}.after-history")
+        content = {"history": history.finish()}
+
+        ledger = Ledger(store)
+        if ledger_mode == "each":
+            seq_of: dict[int, int] = {}
+            for i, (rec, c) in enumerate(zip(out, checked, strict=True)):
+                r = c["result"]
+                lo, hi = rec.entry_nos[0], rec.entry_nos[-1]
+                payload = {
+                    "task_id": r.task_id, "uscc": rec.uscc, "staff_id": r.staff_id, "entries": list(rec.entry_nos),
+                    "items": {k: v.value for k, v in sorted(r.items.items())}, "method": r.method.value,
+                    "disposition": r.disposition.value, "inspected_on": r.inspected_on.isoformat(),
+                    "supersedes": list(rec.corrected), "sha256": con.execute(ENTRY_DIGEST_SQL, [lo, hi]).fetchone()[0],
+                    "row_chunks": row_chunks(store, lo, hi)}
+                if i == len(out) - 1:
+                    payload["pool_content"] = content
+                e = ledger.append("result.recorded", r.task_id, payload)
+                seq_of.update({no: e.seq for no in rec.entry_nos})
+            history.bound(e.seq)
+            con.execute("UPDATE results r SET ledger_seq = s.seq FROM (SELECT unnest(?::BIGINT[]) AS entry_no, "
+                        "unnest(?::BIGINT[]) AS seq) s WHERE r.entry_no = s.entry_no",
+                        [list(seq_of), list(seq_of.values())])
+        else:
+            # One ledger entry for the batch, carrying digests over its entries, so it can be re-checked in SQL.
+            e = ledger.append("result.imported", ledger_mode, {
+                "source": ledger_mode, "visits": len(out), "entries": n_rows,
+                "first_entry": start, "last_entry": last,
+                "sha256": con.execute(ENTRY_DIGEST_SQL, [start, last]).fetchone()[0],
+                "row_chunks": row_chunks(store, start, last),
+                "tasks": sorted({r.task_id for r in out}), "pool_content": content})
+            history.bound(e.seq)
+            con.execute("UPDATE results SET ledger_seq = ? WHERE entry_no BETWEEN ? AND ?", [e.seq, start, last])
+        failpoint(f"{step}.after-ledger")
         sync_task_states(store, sorted({r.task_id for r in out}))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        failpoint(f"{step}.before-commit")
+    failpoint(f"{step}.after-commit")
     return out
 
 
@@ -295,7 +376,7 @@ def record_result(store: Store, result: Result, *, correction: bool = False) -> 
     """
     checker = _Checker(store, bulk=False)
     checked = checker.check(result, correction=correction, where=None, seen={})
-    return _write(store, [checked], ledger_mode="each")[0]
+    return _write(store, [checked], ledger_mode="each", step="result.record")[0]
 
 
 def record_results(store: Store, results: Iterable[Result], *, correction: bool = False,
@@ -308,7 +389,7 @@ def record_results(store: Store, results: Iterable[Result], *, correction: bool 
     checked = [checker.check(r, correction=correction, where=None, seen=seen) for r in results]
     if not checked:
         return []
-    return _write(store, checked, ledger_mode=source)
+    return _write(store, checked, ledger_mode=source, step="result.import")
 
 
 #: Columns of a results file: canonical name -> accepted headers (Chinese headers as agency exports write them).
@@ -413,4 +494,4 @@ def import_results(store: Store, path: str | Path, *, correction: bool = False) 
         checked.append(checker.check(r, correction=correction, where=v["where"], seen=seen))
     if not checked:
         return []
-    return _write(store, checked, ledger_mode=f"file:{path.name}")
+    return _write(store, checked, ledger_mode=f"file:{path.name}", step="result.import")

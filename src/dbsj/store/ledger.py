@@ -4,6 +4,11 @@ Each entry's hash is SHA-256 over the length-prefixed encoding of (seq, kind, su
 JSON, recorded_at ISO text, previous hash). The first entry's previous hash is 64 zeros. Editing,
 inserting or deleting any entry breaks the chain at that point, which :meth:`Ledger.verify` reports.
 The head hash goes into every draw record and publication.
+
+Anchors: a head kept outside the store (a draw record, a public record, a publication's JSON, or an
+anchor file written by ``dbsj ledger head --out``) proves what the chain held at that time. Deleting the
+last entries, or editing one and recomputing the chain after it, passes :meth:`Ledger.verify` but loses
+every head anchored after the edit: :func:`check_anchors` reports it.
 """
 
 from __future__ import annotations
@@ -11,16 +16,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from dbsj.errors import VerificationError
+from dbsj.errors import InputError, VerificationError
+from dbsj.store.findings import AuditFinding
 from dbsj.store.store import Store
 
-__all__ = ["Ledger", "LedgerEntry", "GENESIS"]
+__all__ = ["Ledger", "LedgerEntry", "GENESIS", "LedgerAnchor", "ANCHOR_FORMAT", "load_anchors", "anchors_from_json",
+           "check_anchors"]
 
 GENESIS = "0" * 64
+
+#: The format of an anchor file (``dbsj ledger head --out FILE``).
+ANCHOR_FORMAT = "dbsj-ledger-anchor/1"
 
 
 def _lp(parts: list[bytes]) -> bytes:
@@ -78,19 +89,234 @@ class Ledger:
 
     def verify(self) -> int:
         """Check the whole chain; return the number of entries. Raises :class:`VerificationError` at the first break."""
+        count, breaks = self._walk(stop_at_first=True)
+        if breaks:
+            seq, zh, en = breaks[0]
+            raise VerificationError(zh, en, where=f"ledger #{seq}", seq=seq)
+        return count
+
+    def breaks(self) -> list[tuple[int, str, str]]:
+        """Every break of the chain as ``(seq, zh, en)``: gaps, wrong previous hashes, entries whose hash differs."""
+        return self._walk(stop_at_first=False)[1]
+
+    def _walk(self, *, stop_at_first: bool) -> tuple[int, list[tuple[int, str, str]]]:
         rows = self.store.execute(
             "SELECT seq, kind, subject, payload, recorded_at, prev_hash, hash FROM ledger ORDER BY seq").fetchall()
+        out: list[tuple[int, str, str]] = []
         prev, expected_seq = GENESIS, 1
         for seq, kind, subject, payload, recorded_at, prev_hash, digest in rows:
-            where = f"ledger #{seq}"
             if seq != expected_seq:
-                raise VerificationError(f"账本序号不连续: 期望 {expected_seq}，实际 {seq}（有条目被删除或插入）",
-                                        f"ledger sequence broken: expected {expected_seq}, found {seq} (entry deleted or inserted)",
-                                        where=where, seq=seq)
-            if prev_hash != prev:
-                raise VerificationError("账本链断裂: 前一哈希不符", "ledger chain broken: previous hash differs", where=where, seq=seq)
-            body = _canonical(json.loads(payload))
-            if entry_hash(seq, kind, subject, body, recorded_at, prev_hash) != digest:
-                raise VerificationError("账本条目被篡改: 哈希不符", "ledger entry tampered: hash differs", where=where, seq=seq)
+                out.append((seq, f"账本序号不连续: 期望 {expected_seq}，实际 {seq}（有条目被删除或插入）",
+                            f"ledger sequence broken: expected {expected_seq}, found {seq} (entry deleted or inserted)"))
+            elif prev_hash != prev:
+                out.append((seq, "账本链断裂: 前一哈希不符", "ledger chain broken: previous hash differs"))
+            else:
+                try:
+                    body = _canonical(json.loads(payload))
+                    ok = entry_hash(seq, kind, subject, body, recorded_at, prev_hash) == digest
+                except (TypeError, ValueError):
+                    ok = False
+                if not ok:
+                    out.append((seq, "账本条目被篡改: 哈希不符", "ledger entry tampered: hash differs"))
+            if out and stop_at_first:
+                break
             prev, expected_seq = digest, seq + 1
-        return len(rows)
+        return len(rows), out
+
+    def last(self) -> tuple[int, str]:
+        """``(seq, hash)`` of the last entry; ``(0, GENESIS)`` for an empty ledger."""
+        row = self.store.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), row[1]) if row else (0, GENESIS)
+
+    def entry(self, seq: int) -> LedgerEntry | None:
+        """The entry at ``seq``, or ``None``."""
+        row = self.store.execute("SELECT seq, kind, subject, payload, recorded_at, prev_hash, hash FROM ledger "
+                                 "WHERE seq = ?", [seq]).fetchone()
+        if row is None:
+            return None
+        s, k, sub, p, at, ph, h = row
+        return LedgerEntry(s, k, sub, json.loads(p), at, ph, h)
+
+    def anchor(self) -> dict[str, Any]:
+        """The head as an anchor to keep outside the store (``dbsj ledger head --out FILE``)."""
+        seq, head = self.last()
+        return {"format": ANCHOR_FORMAT, "seq": seq, "head": head,
+                "taken_at": self.store.now().replace(microsecond=0).isoformat()}
+
+    def check_anchors(self, anchors: list["LedgerAnchor"]) -> list[AuditFinding]:
+        """Findings for anchors the chain no longer holds (truncated, rewritten or re-chained), held out of
+        order, or publications whose file the chain does not bind."""
+        return check_anchors(self, anchors)
+
+
+# -- anchors ----------------------------------------------------------------------------------------------
+
+_HEX64 = frozenset("0123456789abcdef")
+
+
+def _is_head(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX64
+
+
+@attrs.frozen(slots=True)
+class LedgerAnchor:
+    """A ledger head kept outside the store; the chain must still hold it.
+
+    :ivar head: the hash of the entry that was the head (64 zeros: the empty ledger).
+    :ivar seq: its sequence number, when the anchor states it.
+    :ivar at: when it was the head (ISO 8601 date or time, Beijing), used to check anchors are held in order.
+    :ivar source: the file it came from.
+    :ivar what: ``anchor``, ``draw record``, ``commitment``, ``public record`` or ``publication``.
+    :ivar publication: for a publication's JSON: ``authority``, ``year``, ``number`` and the file's ``sha256``,
+        which the chain's ``publication.batch`` entry must bind.
+    """
+
+    head: str
+    seq: int | None = None
+    at: str | None = None
+    source: str = ""
+    what: str = "anchor"
+    publication: dict[str, Any] | None = None
+
+
+def anchors_from_json(data: Any, source: str, *, file_sha256: str | None = None) -> list[LedgerAnchor]:
+    """The anchors a parsed JSON document carries: an anchor file, a draw record (auditor or public), a
+    commitment file, a publication's JSON. :class:`InputError` when it carries none."""
+    out: list[LedgerAnchor] = []
+    if isinstance(data, dict):
+        if data.get("format") == ANCHOR_FORMAT and _is_head(data.get("head")):
+            seq = data.get("seq")
+            out.append(LedgerAnchor(data["head"], seq if isinstance(seq, int) else None, data.get("taken_at"), source))
+        ledger = data.get("ledger")
+        if isinstance(ledger, dict) and _is_head(ledger.get("head")):  # auditor draw record
+            seq = ledger.get("reveal_seq")
+            seed = data.get("seed") if isinstance(data.get("seed"), dict) else {}
+            out.append(LedgerAnchor(ledger["head"], seq if isinstance(seq, int) else None, seed.get("revealed_at"),
+                                    source, "draw record"))
+        commitment = data.get("commitment")
+        if isinstance(commitment, dict) and _is_head(commitment.get("ledger_head")):
+            out.append(LedgerAnchor(commitment["ledger_head"], None, commitment.get("committed_at"), source, "commitment"))
+        if _is_head(data.get("ledger_head")) and not out:
+            if "notice" in data and "number" in data:
+                pub = {k: data.get(k) for k in ("authority", "year", "number", "notice")}
+                pub["sha256"] = file_sha256
+                out.append(LedgerAnchor(data["ledger_head"], None, data.get("published_on"), source, "publication", pub))
+            else:
+                seed = data.get("seed") if isinstance(data.get("seed"), dict) else {}
+                out.append(LedgerAnchor(data["ledger_head"], None, seed.get("revealed_at"), source,
+                                        "public record" if data.get("form") == "public" else "anchor"))
+    if not out:
+        raise InputError(f"{source} 中没有账本链头（应为锚点文件、抽取记录、承诺文件或公告 JSON）",
+                         f"{source} carries no ledger head (give an anchor file, a draw record, a commitment or a "
+                         "publication's JSON)", where=source,
+                         hint_zh="用 dbsj ledger head --out FILE 保存锚点", hint_en="keep anchors with dbsj ledger head --out FILE")
+    return out
+
+
+def load_anchors(path: str | Path) -> list[LedgerAnchor]:
+    """Read the anchors of one file (see :func:`anchors_from_json`); :class:`InputError` if unreadable."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+        data = json.loads(raw.decode("utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError(f"锚点文件不存在: {p}", f"anchor file not found: {p}", where=str(p)) from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"无法读取锚点文件: {exc}", f"cannot read the anchor file: {exc}", where=str(p)) from None
+    return anchors_from_json(data, str(p), file_sha256=hashlib.sha256(raw).hexdigest())
+
+
+def _when(text: Any) -> tuple[dt.date, dt.datetime | None] | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text), None
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        from dbsj.clock import BEIJING
+
+        t = t.replace(tzinfo=BEIJING)
+    return t.date(), t
+
+
+def _before(a: tuple[dt.date, dt.datetime | None], b: tuple[dt.date, dt.datetime | None]) -> bool:
+    """``a`` certainly earlier than ``b`` (dates alone only order different days)."""
+    if a[1] is not None and b[1] is not None:
+        return a[1] < b[1]
+    return a[0] < b[0]
+
+
+def check_anchors(ledger: Ledger, anchors: list[LedgerAnchor]) -> list[AuditFinding]:
+    """See :meth:`Ledger.check_anchors`."""
+    rows = ledger.store.execute("SELECT seq, hash, prev_hash, recorded_at FROM ledger ORDER BY seq").fetchall()
+    by_hash = {h: int(s) for s, h, _p, _a in rows}
+    by_seq = {int(s): (h, p, at) for s, h, p, at in rows}
+    by_hash[GENESIS] = 0
+    last = max(by_seq, default=0)
+    out: list[AuditFinding] = []
+    placed: list[tuple[LedgerAnchor, int]] = []
+    for a in anchors:
+        key = f"{Path(a.source).name or a.source} ({a.what})"
+        if a.seq is not None and a.seq > 0:
+            held = by_seq.get(a.seq)
+            if held is None:
+                out.append(AuditFinding("anchor", key, f"锚定的链头在第 {a.seq} 条，而账本只到第 {last} 条：账本末尾的条目被删除",
+                                        f"the anchored head is entry #{a.seq} but the ledger ends at #{last}: "
+                                        "its last entries were deleted"))
+                continue
+            if held[0] != a.head:
+                out.append(AuditFinding("anchor", key, f"账本第 {a.seq} 条的哈希不是锚定的链头：账本在该条或之前被改写并重新计算了哈希链",
+                                        f"ledger entry #{a.seq} is not the anchored head: the ledger was rewritten at "
+                                        "or before it and its chain recomputed"))
+                continue
+        seq = by_hash.get(a.head)
+        if seq is None:
+            out.append(AuditFinding("anchor", key, f"账本中已没有锚定的链头 {a.head[:12]}…：账本被截断或被改写后重新计算了哈希链"
+                                    f"（现有 {last} 条）",
+                                    f"the ledger no longer holds the anchored head {a.head[:12]}…: it was truncated, or "
+                                    f"rewritten and its chain recomputed (it now ends at #{last})"))
+            continue
+        when = _when(a.at)
+        if when is not None and seq > 0:
+            rec = by_seq[seq][2]
+            rec_when = _when(rec.isoformat()) if hasattr(rec, "isoformat") else None
+            if rec_when is not None and _before(when, rec_when):
+                out.append(AuditFinding("anchor", key, f"锚点时间 {a.at} 早于账本第 {seq} 条的记录时间 {rec}",
+                                        f"the anchor ({a.at}) is older than ledger entry #{seq} it holds ({rec})"))
+        placed.append((a, seq))
+        if a.publication is not None:
+            out.extend(_check_publication_anchor(ledger, a, key, seq))
+    timed = [(a, s, _when(a.at)) for a, s in placed if _when(a.at) is not None]
+    for i, (a, s, wa) in enumerate(timed):
+        for b, t, wb in timed[i + 1:]:
+            if (_before(wa, wb) and s > t) or (_before(wb, wa) and t > s):
+                out.append(AuditFinding("anchor", f"{Path(a.source).name} / {Path(b.source).name}",
+                                        f"锚点顺序与账本不符: {a.at} 的链头在第 {s} 条，{b.at} 的在第 {t} 条",
+                                        f"anchors out of order: the head of {a.at} is entry #{s}, that of {b.at} is #{t}"))
+    return out
+
+
+def _check_publication_anchor(ledger: Ledger, a: LedgerAnchor, key: str, head_seq: int) -> list[AuditFinding]:
+    pub = a.publication or {}
+    rows = ledger.store.execute(
+        "SELECT seq, payload, prev_hash FROM ledger WHERE kind = 'publication.batch' AND seq > ? ORDER BY seq",
+        [head_seq]).fetchall()
+    for seq, payload, prev in rows:
+        p = json.loads(payload)
+        if (p.get("authority"), p.get("year"), p.get("number")) != (pub.get("authority"), pub.get("year"), pub.get("number")):
+            continue
+        if prev != a.head or p.get("ledger_head") != a.head:
+            return [AuditFinding("anchor", key, f"公告的链头与账本第 {seq} 条公告记录不符",
+                                 f"the publication's ledger head differs from its batch entry #{seq}")]
+        bound = ((p.get("files") or {}).get("json") or {}).get("sha256")
+        if pub.get("sha256") is not None and bound != pub["sha256"]:
+            return [AuditFinding("anchor", key, f"公告 JSON 文件与账本第 {seq} 条绑定的摘要不符（文件被改动，或账本被改写）",
+                                 f"the publication's JSON file is not the one ledger entry #{seq} binds (the file was "
+                                 "altered, or the ledger rewritten)")]
+        return []
+    return [AuditFinding("anchor", key, f"账本中没有这份公告（{pub.get('notice')}）的记录：账本末尾被删除或被改写",
+                         f"the ledger holds no batch entry for this publication ({pub.get('notice')}): its end was "
+                         "deleted or rewritten")]
