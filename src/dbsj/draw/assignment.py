@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -471,7 +472,7 @@ def inputs_object(con: Any, relation: Callable[[str], tuple[str, list[Any]]]) ->
     out: dict[str, Any] = {}
     for part, cols in INPUT_COLUMNS.items():
         rel, where, params = relation(part)
-        table = con.sql(_part_sql(part, rel, where), params=params or None).to_arrow_table()
+        table = _arrow(con, _part_sql(part, rel, where), params)
         columns = [table.column(c).to_pylist() for c in cols]
         out[part] = {"columns": list(cols), "rows": [list(r) for r in zip(*columns)]}
     return out
@@ -839,8 +840,13 @@ def _int_column(con: Any, sql: str) -> list[int]:
 
 
 def _arrow(con: Any, sql: str, params: Any = None) -> pa.Table:
-    """A query's result as an Arrow table (a relation, so DuckDB makes no extra copy)."""
-    return con.sql(sql, params=params).to_arrow_table()
+    """A query's result as an Arrow table (through ``execute``: it also ends any result left pending)."""
+    res = con.execute(sql, params or [])
+    with warnings.catch_warnings():
+        # DuckDB suggests a relation (con.sql) to save a copy; a relation refuses to run while another
+        # statement's result is pending on the connection (the caller's transaction statements), execute does not
+        warnings.simplefilter("ignore", UserWarning)
+        return res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.fetch_arrow_table()
 
 
 def _shortfalls(con: Any) -> list[dict[str, Any]]:

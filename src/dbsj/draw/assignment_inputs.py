@@ -26,6 +26,7 @@ from dbsj.draw.assignment import (
     ASSIGNMENT_ALGORITHM,
     LEGACY_ALGORITHM,
     SNAPSHOT_TABLES,
+    _arrow,
     AssignmentOptions,
     AssignmentOutcome,
     has_assignment_snapshot,
@@ -67,8 +68,7 @@ def _snapshot_row(store: Any, run_id: str) -> tuple[str, dict[str, Any], dict[st
 
 
 def _run_selections(store: Any, run_id: str) -> pa.Table:
-    return store.con.sql("SELECT task_id, uscc, due FROM assignment_input_selections WHERE run_id = ?",
-                         params=[run_id]).to_arrow_table()
+    return _arrow(store.con, "SELECT task_id, uscc, due FROM assignment_input_selections WHERE run_id = ?", [run_id])
 
 
 # -- the auditor's inspector export ------------------------------------------------------------------
