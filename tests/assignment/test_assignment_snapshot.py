@@ -316,3 +316,98 @@ def test_an_honest_store_gives_no_findings_and_the_cli_exports_for_auditors(draw
     assert main(["pool", "export", "--inspectors", "--out", str(out), "--db", str(db)]) == 2  # needs --record
     rec = json.loads(run.records["T2"].read_text(encoding="utf-8"))
     assert verify_assignment(rec, data) == []
+
+
+# -- every single-field edit of the assignment section -----------------------------------------------------
+
+
+def _leaves(value, path=()):
+    """Every leaf of a JSON value, and every key or element that can be deleted, as paths."""
+    if isinstance(value, dict):
+        for k in sorted(value):
+            yield ("delete", path + (k,))
+            yield from _leaves(value[k], path + (k,))
+    elif isinstance(value, list):
+        for j, v in enumerate(value):
+            yield ("delete", path + (j,))
+            yield from _leaves(v, path + (j,))
+    else:
+        yield ("change", path)
+
+
+def _changed(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if value is None:
+        return 1
+    return str(value) + "x"
+
+
+def _edit(section, kind, path):
+    out = json.loads(json.dumps(section))
+    parent = out
+    for p in path[:-1]:
+        parent = parent[p]
+    if kind == "delete":
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = _changed(parent[path[-1]])
+    return out
+
+
+def test_every_single_field_edit_of_the_assignment_section_is_caught_by_both_verifiers(store, tmp_path):
+    populate(store, short=True)  # shortfalls and exclusions in the section
+    run = draw(store, tmp_path / "rec")
+    path = run.records["T2"]
+    honest = json.loads(path.read_text(encoding="utf-8"))
+    export = tmp_path / "insp.json"
+    dbsj.export_inspectors(store, path, export)
+    data = dbsj.load_inspector_export(str(export))
+    section = honest["assignment"]
+    assert section["shortfalls"] and section["exclusions"] and any(len(v["tasks"]) > 1 for v in section["visits"])
+    assert verify_assignment(honest, data) == [] and dbsj.verify_record(store, path).ok
+    edits = [e for e in _leaves(section) if e[1]]  # not the section itself
+    edits.append(("change", ("assignment_sha256",)))
+    cache: dict = {}
+    missed = []
+    joint = next(j for j, v in enumerate(section["visits"]) if len(v["tasks"]) > 1)
+    sample = {0, joint, len(section["visits"]) - 1}
+    import hashlib
+
+    for kind, where in edits:
+        for rehash in (False, True):
+            rec = json.loads(json.dumps(honest))
+            if where == ("assignment_sha256",):
+                if rehash:
+                    continue
+                rec["assignment_sha256"] = "0" * 64
+            else:
+                rec["assignment"] = _edit(section, kind, where)
+                if rehash:
+                    rec["assignment_sha256"] = hashlib.sha256(
+                        dbsj.verifier.canonical_json(rec["assignment"]).encode("utf-8")).hexdigest()
+            bad = tmp_path / "edited.draw.json"
+            bad.write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
+            if not verify_assignment(rec, data):
+                missed.append(("standalone", kind, where, rehash))
+            # dbsj verify reads the store for every record: every field outside the visits, and every field of
+            # three visits (the first, a joint one, the last) — the visits are compared by the same code
+            if len(where) > 2 and where[0] == "visits" and where[1] not in sample:
+                continue
+            if dbsj.verify_record(store, bad, _cache=cache).ok:
+                missed.append(("dbsj verify", kind, where, rehash))
+    assert len(edits) > 100 and missed == []
+    # and through the command line, exit code 1 (one edit), 0 for the honest record
+    pool = tmp_path / "pool.csv"
+    dbsj.export_draw_pool(store, path, pool)
+    assert standalone(path, pool, export).returncode == 0
+    rec = json.loads(json.dumps(honest))
+    rec["assignment"]["visits"][0]["departments"].append("公安")
+    bad = tmp_path / "edited.draw.json"
+    bad.write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
+    res = standalone(bad, pool, export)
+    assert res.returncode == 1 and "departments" in res.stdout
+    (tmp_path / "broken.json").write_text("{}", encoding="utf-8")
+    assert standalone(path, pool, tmp_path / "broken.json").returncode == 2

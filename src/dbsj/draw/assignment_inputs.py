@@ -279,9 +279,20 @@ def assignment_differences(store: Any, record: dict[str, Any], *, run_id: str, d
     if bound["sha256"] is None:
         diffs.append("assignment: the ledger's draw.reveal entry binds no inputs snapshot")
     else:
-        for table, msg in _snapshot_differences(store, run_id, bound):
+        # the store does not change while its records are verified: its own checks run once per run and draw
+        key = ("snapshot", run_id, canonical_json(bound))
+        if cache is None or key not in cache:
+            found = _snapshot_differences(store, run_id, bound)
+            if cache is not None:
+                cache[key] = found
+        for table, msg in (cache[key] if cache is not None else found):
             diffs.append(f"{table}: {msg}")
-    for table, msg in stored_row_differences(store, draw_id, task_id, plan_id, outcome, selected):
+    key = ("rows", draw_id, fingerprint)
+    if cache is None or key not in cache:
+        rows = stored_row_differences(store, draw_id, task_id, plan_id, outcome, selected)
+        if cache is not None:
+            cache[key] = rows
+    for table, msg in (cache[key] if cache is not None else rows):
         diffs.append(f"{table} of {draw_id}: {msg}")
     return diffs, warnings, True
 
