@@ -112,12 +112,21 @@ from dbsj.rules import (
 )
 from dbsj.draw.assignment import (
     ASSIGNMENT_ALGORITHM,
+    ASSIGNMENT_ALGORITHMS,
     RECUSAL_REASONS,
     AssignmentOptions,
     AssignmentOutcome,
     assign_visits,
+    assignment_for_task,
+    assignment_ledger_fields,
     assignment_ticket,
+    has_assignment_snapshot,
+    public_visits,
+    reassign_from_snapshot,
+    store_assignment,
 )
+from dbsj.draw.assignment_inputs import audit_assignments, export_inspectors
+from dbsj.verifier import INSPECTOR_EXPORT_FORMAT, load_inspector_export, verify_assignment
 from dbsj.draw import ALGORITHM as DRAW_ALGORITHM
 from dbsj.draw import RECORD_FORMAT as DRAW_RECORD_FORMAT
 from dbsj.draw import (
@@ -199,7 +208,9 @@ __all__ = [
     "effective_ratio_table", "publication_deadline_days",
     # assignment (inspectors to visits)
     "assign_visits", "AssignmentOptions", "AssignmentOutcome", "RECUSAL_REASONS", "assignment_ticket",
-    "ASSIGNMENT_ALGORITHM",
+    "ASSIGNMENT_ALGORITHM", "ASSIGNMENT_ALGORITHMS", "reassign_from_snapshot", "has_assignment_snapshot",
+    "assignment_for_task", "public_visits", "store_assignment", "assignment_ledger_fields", "audit_assignments",
+    "export_inspectors", "INSPECTOR_EXPORT_FORMAT", "load_inspector_export", "verify_assignment",
     # draws (commit then chance, selection, records, verification, sampling)
     "draw_plan", "draw_task", "commit_draw", "reveal_draw", "DrawOptions", "DrawRun", "verify_record", "verify_records",
     "VerificationReport", "export_draw_pool", "public_record", "sample_ids", "ticket", "sample_size", "set_digest",

@@ -68,7 +68,7 @@ def test_joint_visit_merges_tasks_and_takes_one_inspector_per_department(pools):
     # one row per (task, inspector): the market inspector serves both tasks of the joint visit
     rows = [r for r in out.assignments.to_pylist() if r["uscc"] == uscc(1)]
     assert sorted((r["task_id"], r["department"]) for r in rows) == sorted([("T1", SC), ("T2", SC), ("T2", WS)])
-    assert out.section["algorithm"] == "dbsj-assign/1"
+    assert out.section["algorithm"] == "dbsj-assign/2"
     assert out.section["visits"][0]["tasks"] == ["T1", "T2"]
 
 
@@ -261,9 +261,17 @@ def test_plugin_returning_a_pair_it_was_not_offered_is_named(pools):
 
 
 def test_ticket_encoding_and_sql_tickets_agree_with_python():
+    # dbsj-assign/2: a 32-byte key per visit, then one block per candidate; the ticket is 8 bytes (16 hex digits)
+    key = hashlib.sha256(("13:dbsj-assign/2" "1:s" "12:V@2023-07-20" "1:U").encode("utf-8")).digest()
     enc = dbsj.assignment_ticket("s", "V@2023-07-20", "U", "甲")
+    assert enc == hashlib.sha256(key + "甲".encode("utf-8")).hexdigest()[:16]
+    from dbsj.verifier import assignment_ticket_value, assignment_visit_key
+    assert assignment_visit_key("s", "V@2023-07-20", "U") == key
+    assert assignment_ticket_value(key, "甲") == int(enc, 16)
+    # dbsj-assign/1 (records from before the snapshot): SHA-256 over the five fields
+    legacy = dbsj.assignment_ticket("s", "V@2023-07-20", "U", "甲", algorithm="dbsj-assign/1")
     raw = "13:dbsj-assign/1" "1:s" "12:V@2023-07-20" "1:U" "3:甲"
-    assert enc == hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    assert legacy == hashlib.sha256(raw.encode("utf-8")).hexdigest()
     # separators inside values cannot make two different tuples encode alike
     assert dbsj.assignment_ticket("a1:b", "v", "u", "s") != dbsj.assignment_ticket("a", "1:bv", "u", "s")
 

@@ -104,11 +104,31 @@ def register(app: typer.Typer) -> None:
         db: Optional[Path] = typer.Option(None, "--db", help="存储文件 / store file"),
         record: Optional[Path] = typer.Option(None, "--record",
                                               help="导出该抽取记录所用的合格对象集合（id,stratum）/ the eligible pool a draw record used"),
+        inspectors: bool = typer.Option(False, "--inspectors",
+                                        help="与 --record 一起: 导出该批次人员分配的输入快照（JSON，仅供审计）"
+                                             " / with --record: the run's assignment inputs (JSON, auditors only)"),
         as_json: bool = typer.Option(False, "--json", help="JSON 输出 / JSON output"),
     ) -> None:
         """导出名录库为规范 CSV（UTF-8 BOM，可重新导入）/ export a pool as canonical CSV (re-importable)."""
         from dbsj.intake import export_pool
 
+        if inspectors:
+            from dbsj.draw.assignment_inputs import export_inspectors
+
+            if record is None or kind is not None:
+                raise InputError("--inspectors 需要 --record，且不能同时给出名录库类型",
+                                 "--inspectors needs --record and no pool kind")
+            with _store(db, read_only=True) as store:
+                done = export_inspectors(store, record, out)
+            if as_json:
+                typer.echo(json.dumps({"record": str(record), **done}, ensure_ascii=False))
+            else:
+                n = done["rows"]["inspectors"]
+                typer.echo(f"已导出批次 {done['run_id']} 的人员分配输入快照（{n} 名人员，仅供审计）到 {out}"
+                           if get_language() == "zh" else
+                           f"exported the assignment inputs of run {done['run_id']} ({n} inspectors; auditors only) "
+                           f"to {out}")
+            return
         if record is not None:
             from dbsj.draw import export_draw_pool
 

@@ -575,29 +575,17 @@ def reveal_draw(store: Any, seed: Seed, *, run_id: str | None = None, out_dir: s
                 "FROM _dbsj_sel_rows")
     con.unregister("_dbsj_sel_rows")
     if outcome is not None:
-        con.register("_dbsj_asg", outcome.assignments)
-        con.register("_dbsj_asg_ids", pa.table({"task_id": list(ids), "draw_id": list(ids.values())}))
-        con.execute("INSERT INTO assignments SELECT i.draw_id, ?, a.visit_id, a.task_id, a.uscc, a.staff_id, a.department, a.due "
-                    "FROM _dbsj_asg a JOIN _dbsj_asg_ids i ON i.task_id = a.task_id", [plan_id])
-        con.register("_dbsj_asg_ex", outcome.exclusion_rows)
-        # an exclusion belongs to every draw that selected its target (not-on-duty rows to every draw of the run)
-        # Two equi-joins rather than one join on (uscc IS NULL OR uscc = ...), which DuckDB can only run as a
-        # nested loop: at province scale that was minutes.
-        con.execute("INSERT INTO assignment_exclusions "
-                    "SELECT DISTINCT sel.draw_id, x.staff_id, x.uscc, x.reason "
-                    "FROM _dbsj_asg_ex x JOIN selections sel ON x.uscc = sel.uscc "
-                    "WHERE sel.draw_id IN (SELECT draw_id FROM _dbsj_asg_ids) "
-                    "UNION ALL "
-                    "SELECT DISTINCT i.draw_id, x.staff_id, x.uscc, x.reason "
-                    "FROM _dbsj_asg_ex x CROSS JOIN _dbsj_asg_ids i WHERE x.uscc IS NULL")
-        for name in ("_dbsj_asg", "_dbsj_asg_ids", "_dbsj_asg_ex"):
-            con.unregister(name)
+        from dbsj.draw.assignment import store_assignment
+
+        store_assignment(store, outcome, plan_id=plan_id, draw_ids=ids)
     # an earlier standing draw of the same task is superseded; this one stands
     for tid, did in ids.items():
         store.execute("UPDATE draws SET status = 'superseded' WHERE plan_id = ? AND task_id = ? AND status = 'drawn'",
                       [plan_id, tid])
     records: dict[str, Path] = {}
     summary_tasks = {}
+    from dbsj.draw.assignment import assignment_ledger_fields
+
     for tid, did in ids.items():
         sel_sha = section_sha256(sections[tid])
         asg = asg_sections[tid]
@@ -605,7 +593,8 @@ def reveal_draw(store: Any, seed: Seed, *, run_id: str | None = None, out_dir: s
         entry = ledger.append("draw.reveal", did, {"run_id": rid, "seed_kind": seed.kind, "seed_value": value,
                                                    "known_before_commitment": seed_section["known_before_commitment"],
                                                    "selection_sha256": sel_sha, "assignment_sha256": asg_sha,
-                                                   "selected": sections[tid]["count"]})
+                                                   "selected": sections[tid]["count"],
+                                                   **assignment_ledger_fields(outcome)})
         record = build_record(commitments[tid], seed_section, sections[tid], asg, selection_sha256=sel_sha,
                               ledger={"head_at_commit": commitments[tid]["ledger_head"], "reveal_seq": entry.seq,
                                       "head": entry.hash})

@@ -82,12 +82,9 @@ def public_record(record: dict[str, Any]) -> dict[str, Any]:
     com = record["commitment"]
     ids = sorted(r["id"] for st in record["selection"]["strata"] for r in st["selected"])
     seed = {k: v for k, v in record["seed"].items()}
-    assignment = record.get("assignment")
-    visits = None
-    if assignment is not None:
-        visits = [{"visit_id": v["visit_id"], "uscc": v["uscc"], "due": v["due"], "tasks": v["tasks"],
-                   "team": [{"department": m["department"], "staff_id": m["staff_id"]} for m in v.get("team", [])]}
-                  for v in assignment.get("visits", [])]
+    from dbsj.draw.assignment import public_visits
+
+    visits = public_visits(record.get("assignment"))  # departments and due dates, never staff ids
     return {
         "format": RECORD_FORMAT,
         "form": "public",

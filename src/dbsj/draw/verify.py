@@ -8,12 +8,14 @@ broken ledger all show up.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import attrs
+import pyarrow as pa
 
 from dbsj.draw.engine import DrawOptions, selection_for, selection_section, stored_plan, stratum_digests
 from dbsj.draw.records import read_record
@@ -146,21 +148,14 @@ def verify_record(store: Any, record: str | Path, *, options: DrawOptions | None
         if summary.get("selection_sha256") not in (None, _sha(expect)):
             diffs.append("selection: the stored outcome differs from the re-derivation")
     checked.append("selection")
-    # 5. assignment: re-run over the whole run (visits merge across its tasks)
-    if rec.get("assignment") is not None and value is not None and expect is not None:
-        try:
-            params = {k: v for k, v in (rec["assignment"].get("parameters") or {}).items() if k != "caps"}
-            from dbsj.draw.assignment import AssignmentOptions
-
-            opts = attrs.evolve(options, assignment=AssignmentOptions(**params), assign=True)
-            again = _reassign(store, run_id, draw_id, expect, value, opts, _cache)
-        except InputError as exc:
-            # the assignment reads the live target and inspector pools; once a selected target or an
-            # inspector is gone it cannot be re-run — the selection above still stands verified
-            warnings.append(f"assignment not re-derived: the pools changed since the draw ({exc.render('en')})")
-        else:
-            if again != rec.get("assignment"):
-                diffs.append("assignment: differs from the re-derivation (or the inspector pool changed since the draw)")
+    # 5. assignment (docs/assignment.md): re-derived for the whole run — visits merge across its tasks — from
+    # the run's inputs snapshot, never from the live pools
+    if value is not None and expect is not None:
+        a_diffs, a_warnings, a_checked = _reassign(store, rec, run_id, draw_id, task_id, expect, value, options,
+                                                   _cache)
+        diffs += a_diffs
+        warnings += a_warnings
+        if a_checked:
             checked.append("assignment")
     # 6. ledger
     try:
@@ -171,34 +166,60 @@ def verify_record(store: Any, record: str | Path, *, options: DrawOptions | None
     return VerificationReport(path, draw_id, not diffs, tuple(diffs), tuple(checked), tuple(warnings))
 
 
-def _reassign(store: Any, run_id: str, draw_id: str, this_selection: dict[str, Any], seed: str,
-              options: DrawOptions, cache: dict[Any, Any] | None = None) -> dict[str, Any]:
-    from dbsj.draw.engine import _assignment_sections
+def _reassign(store: Any, rec: dict[str, Any], run_id: str, draw_id: str, task_id: str,
+              this_selection: dict[str, Any], seed: str, options: DrawOptions,
+              cache: dict[Any, Any] | None = None) -> tuple[list[str], list[str], bool]:
+    """The assignment checks of :func:`verify_record`: ``(differences, warnings, checked)``.
 
-    key = (run_id, seed, repr(options.assignment))
-    if cache is not None and key in cache:
-        per_task, task_of, selections = cache[key]
-        if selections.get(draw_id) == _sha(this_selection):
-            return per_task[task_of[draw_id]]
+    The run's selections are re-derived (this record's from the checks above, the other draws' from their
+    stored eligible sets) and the assignment from the run's inputs snapshot
+    (:func:`dbsj.draw.assignment.reassign_from_snapshot`). A ``dbsj-assign/1`` record, from a store without
+    snapshots, is re-run over the live pools as before, with a warning.
+    """
+    from dbsj.draw.assignment import LEGACY_ALGORITHM, AssignmentOptions, _assign, assignment_for_task
+    from dbsj.draw.assignment_inputs import assignment_differences
+
     rows = store.execute("SELECT d.draw_id, d.task_id, d.plan_id, d.summary FROM draws d WHERE d.run_id = ? "
                          "AND d.status IN ('drawn', 'superseded') ORDER BY d.draw_id", [run_id]).fetchall()
     sections: dict[str, dict[str, Any]] = {}
     plan_id = None
     for did, tid, pid, summary in rows:
         plan_id = pid
-        com = json.loads(summary)["commitment"]
         if did == draw_id:
             sections[tid] = this_selection
-        else:
-            sizes = {e["stratum"]: (e["k"], e["eligible"]) for e in com["strata"]}
-            sections[tid] = selection_section(com, selection_for(store.con, did, tid, seed, sizes, com["algorithm"]))
-    plan = stored_plan(store, plan_id)
-    _outcome, per_task = _assignment_sections(store, plan, run_id, seed, sections, options)
-    task_of = {did: tid for did, tid, _p, _s in rows}
-    if cache is not None:
-        # only the re-derived selections may stand in for a later record of the same run
-        cache[key] = (per_task, task_of, {did: _sha(sections[tid]) for did, tid, _p, _s in rows})
-    return per_task[task_of[draw_id]]
+            continue
+        key = ("sel", run_id, seed, did)
+        if cache is not None and key in cache:
+            sections[tid] = cache[key]
+            continue
+        com = json.loads(summary)["commitment"]
+        sizes = {e["stratum"]: (e["k"], e["eligible"]) for e in com["strata"]}
+        sections[tid] = selection_section(com, selection_for(store.con, did, tid, seed, sizes, com["algorithm"]))
+        if cache is not None:
+            cache[key] = sections[tid]
+    if task_id not in sections:
+        sections[task_id] = this_selection
+    task_col, uscc_col, due_col = [], [], []
+    for tid, sec in sections.items():
+        for st in sec["strata"]:
+            for r in st["selected"]:
+                task_col.append(tid)
+                uscc_col.append(r["id"])
+                due_col.append(dt.date.fromisoformat(r["due"]))
+    selections = pa.table({"task_id": pa.array(task_col, pa.string()), "uscc": pa.array(uscc_col, pa.string()),
+                           "due": pa.array(due_col, pa.date32())})
+    selected = [r["id"] for st in this_selection["strata"] for r in st["selected"]]
+
+    def legacy() -> dict[str, Any]:
+        # dbsj-assign/1: the run re-assigned over today's pools, as it was verified before snapshots existed
+        params = {k: v for k, v in ((rec.get("assignment") or {}).get("parameters") or {}).items() if k != "caps"}
+        outcome = _assign(store, plan=stored_plan(store, plan_id), draw_id=run_id, selections=selections, seed=seed,
+                          options=AssignmentOptions.from_dict(params), algorithm=LEGACY_ALGORITHM)
+        return assignment_for_task(outcome.section, task_id)
+
+    return assignment_differences(store, rec, run_id=run_id, draw_id=draw_id, task_id=task_id,
+                                  plan_id=plan_id or "", selections=selections, selected=selected, seed=seed,
+                                  legacy=legacy, cache=cache)
 
 
 def export_draw_pool(store: Any, record: str | Path, out: str | Path) -> int:

@@ -7,7 +7,14 @@ Each migration is a module in :mod:`dbsj.store.migrations` with ``DESCRIPTION`` 
 
 from __future__ import annotations
 
-from dbsj.store.migrations import m001_pools, m002_draws, m003_lifecycle, m004_outputs, m008_bindings
+from dbsj.store.migrations import (
+    m001_pools,
+    m002_draws,
+    m003_lifecycle,
+    m004_outputs,
+    m006_assignment_inputs,
+    m008_bindings,
+)
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -17,6 +24,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (2, m002_draws.DESCRIPTION, m002_draws.DDL),
     (3, m003_lifecycle.DESCRIPTION, m003_lifecycle.DDL),
     (4, m004_outputs.DESCRIPTION, m004_outputs.DDL),
+    (6, m006_assignment_inputs.DESCRIPTION, m006_assignment_inputs.DDL),
     (8, m008_bindings.DESCRIPTION, m008_bindings.DDL),
 ]
 
