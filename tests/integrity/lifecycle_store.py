@@ -65,8 +65,13 @@ def inspectors(ts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def history(ts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"uscc": t["uscc"], "item_code": "SC-A07", "inspected_on": dt.date(2023, 1, 5 + i), "task_id": "",
-             "staff_ids": ["市6501000"]} for i, t in enumerate(ts[150:160])]
+    # recent SC-A07 inspections (anti-repeat), and a 2022 inspection of every target outside the repeat window,
+    # so that last-inspector recusal reads history rows for the selected targets
+    recent = [{"uscc": t["uscc"], "item_code": "SC-A07", "inspected_on": dt.date(2023, 1, 5 + i), "task_id": "",
+               "staff_ids": ["市6501000"]} for i, t in enumerate(ts[150:160])]
+    old = [{"uscc": t["uscc"], "item_code": "SC-B01", "inspected_on": dt.date(2022, 1, 5 + i % 20), "task_id": "",
+            "staff_ids": ["市6501000"]} for i, t in enumerate(ts)]
+    return recent + old
 
 
 PLAN = {

@@ -63,6 +63,13 @@ TABLE_COVERAGE: dict[str, TableCoverage] = {
     "selections": TableCoverage("audit_draws", "selections against the revealed selection digest (the draw layer)"),
     "assignments": TableCoverage("audit_assignments", "teams against the revealed assignment digest (the assignment)"),
     "assignment_exclusions": TableCoverage("audit_assignments", "excluded pairs against the assignment (the assignment)"),
+    **{t: TableCoverage("audit_assignments", f"the run's assignment inputs snapshot ({part}): each part's digest, and "
+                                               "the whole inputs digest the reveal put on the ledger (the assignment)")
+       for t, part in (("assignment_inputs", "digests of every part"), ("assignment_input_selections", "selections"),
+                       ("assignment_input_tasks", "tasks"), ("assignment_input_items", "item owners"),
+                       ("assignment_input_targets", "selected targets"), ("assignment_input_inspectors", "inspectors"),
+                       ("assignment_input_history", "last-inspector history"),
+                       ("assignment_input_recusals", "plug-in recusals"))},
 }
 
 

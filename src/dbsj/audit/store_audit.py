@@ -22,7 +22,8 @@ __all__ = ["audit_store", "layer_audit"]
 
 #: Where the layers that own tables outside this package put their audit functions (looked up by name, so
 #: an installation without them still audits everything else, and says what it skipped).
-_LAYER_MODULES = ("dbsj.draw", "dbsj.draw.audit", "dbsj.draw.verify", "dbsj.draw.engine", "dbsj.draw.assignment")
+_LAYER_MODULES = ("dbsj.draw", "dbsj.draw.audit", "dbsj.draw.verify", "dbsj.draw.engine", "dbsj.draw.assignment",
+                  "dbsj.draw.assignment_inputs")
 
 
 def layer_audit(name: str) -> Callable[[Store], list[AuditFinding]] | None:
