@@ -254,3 +254,17 @@ def test_unsafe_task_ids_are_refused_at_load(tmp_path, task_id, words):
 def test_task_ids_that_would_share_a_file_name(tmp_path):
     errors = _errors(_plan(tmp_path, {"id": "T/1"}, {"id": "T_1"}))
     assert len(errors) == 1 and "same file name" in errors[0], errors
+
+
+def test_a_rule_pack_of_too_many_files(tmp_path, monkeypatch):
+    from dbsj.rules import loader
+
+    pack = tmp_path / "many"
+    pack.mkdir()
+    (pack / "pack.yaml").write_text("id: many\nname: 很多\nextends: [national]\n", encoding="utf-8")
+    for i in range(6):
+        (pack / f"r{i}.yaml").write_text("rules: []\n", encoding="utf-8")
+    monkeypatch.setattr(loader, "MAX_PACK_FILES", 5)
+    with pytest.raises(dbsj.RuleError, match="规则包过大") as err:
+        dbsj.load_rules([pack])
+    assert "pack.yaml" in err.value.render("en")

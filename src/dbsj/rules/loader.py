@@ -40,6 +40,9 @@ from dbsj.rules.schema import (
 __all__ = ["RuleSet", "LoadedRule", "RulePack", "load_rules", "shipped_rules_dir"]
 
 NATIONAL = "national"
+#: Most rule files one pack may hold, and most bytes they may hold together (each file: dbsj._yaml's bounds).
+MAX_PACK_FILES = 1_000
+MAX_PACK_BYTES = 64 * 1024 * 1024
 
 
 def shipped_rules_dir() -> Path:
@@ -170,9 +173,17 @@ def _read_pack(path: Path, problems: _Problems) -> tuple[RulePack, list[_RawRule
     pack = RulePack(id=manifest.id, name=manifest.name, source=manifest.source, extends=manifest.extends,
                     path=path, manifest=manifest)
     raws: list[_RawRule] = []
-    for file in sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")):
-        if file.name == "pack.yaml":
-            continue
+    files = [f for f in sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if f.name != "pack.yaml"]
+    # Each file is bounded by the YAML loader (dbsj._yaml); a pack is bounded too, so that a folder of a
+    # million small files cannot stall a load.
+    total = sum(f.stat().st_size for f in files if f.is_file())
+    if len(files) > MAX_PACK_FILES or total > MAX_PACK_BYTES:
+        problems.add(pack.where, f"规则包过大: {len(files)} 个规则文件、共 {total} 字节，上限 {MAX_PACK_FILES} 个、"
+                                 f"{MAX_PACK_BYTES} 字节",
+                     f"the rule pack is too large: {len(files)} rule files, {total} bytes in all; the limits are "
+                     f"{MAX_PACK_FILES} files and {MAX_PACK_BYTES} bytes")
+        return pack, []
+    for file in files:
         try:
             rdoc = load_located_yaml(file, RuleError)
         except RuleError as exc:
