@@ -295,8 +295,8 @@ def audit_followups(ctx: AuditContext) -> None:
                          f"the {len(keys)} follow-ups raised by ledger entry #{e.seq} were altered")
     for key in sorted(rows):
         if key not in claimed:
-            ctx.find("followups", "followups", " / ".join(key), "没有账本条目记录该后续处置（行是插入的）",
-                     "no ledger entry raised this follow-up (the row was inserted)")
+            ctx.find("followups", "followups", " / ".join(key), "没有账本条目记录该后续处置（行是插入的，或账本条目被删除）",
+                     "no ledger entry raised this follow-up (the row was inserted, or the entry that raised it deleted)")
     ctx.close_check("followups")
 
 
