@@ -311,6 +311,9 @@ CASES: dict[str, dict[str, Tamper]] = {
                                  "'91650100MA0000000Q', '市场监管', '{}', DATE '2023-06-01')"),
                   "swap": _followups_swap},
     "steps_in_progress": {"insert": _step_insert},
+    # draws belong to the draw layer, but every row that names a ledger entry is checked here too
+    "draws": {"ledger_seq": _sql("draws", "", "UPDATE draws SET ledger_seq = (SELECT min(seq) FROM ledger) "
+                                 "WHERE status = 'drawn'")},
 }
 
 #: Tables whose rows only other layers' audit functions check.
