@@ -311,6 +311,9 @@ CASES: dict[str, dict[str, Tamper]] = {
                                  "'91650100MA0000000Q', '市场监管', '{}', DATE '2023-06-01')"),
                   "swap": _followups_swap},
     "steps_in_progress": {"insert": _step_insert},
+    # draws belong to the draw layer, but every row that names a ledger entry is checked here too
+    "draws": {"ledger_seq": _sql("draws", "", "UPDATE draws SET ledger_seq = (SELECT min(seq) FROM ledger) "
+                                 "WHERE status = 'drawn'")},
 }
 
 #: Tables whose rows only other layers' audit functions check.
@@ -436,5 +439,19 @@ def test_tampering_with_draw_tables_is_reported(built, tmp_path, capsys, table, 
         con.close()
     rc, report = audit_json(db, capsys)
     assert rc == 1 and any(f["table"] == table for f in report["findings"]), report["findings"]
-    verified = [main(["verify", str(p), "--db", str(db)]) for p in sorted(built.records.glob("*.draw.json"))]
-    assert 1 in verified, f"dbsj verify --db passed every record after {how} on {table}"
+    if check == "audit_draws":  # the draw's own tables: a record must no longer verify against the store
+        verified = [main(["verify", str(p), "--db", str(db)]) for p in sorted(built.records.glob("*.draw.json"))]
+        assert 1 in verified, f"dbsj verify --db passed every record after {how} on {table}"
+
+
+@pytest.mark.parametrize("lang, word", [("zh", "审计发现"), ("en", "audit found")])
+def test_the_cli_names_table_and_key_in_both_languages(built, tmp_path, capsys, lang, word):
+    db = ls.copy(built, tmp_path)
+    con = duckdb.connect(str(db))
+    no = con.execute("SELECT max(entry_no) FROM results").fetchone()[0]
+    con.execute("DELETE FROM results WHERE entry_no = ?", [no])
+    con.close()
+    capsys.readouterr()
+    assert main(["--lang", lang, "audit", "--db", str(db)]) == 1
+    out = capsys.readouterr().out
+    assert f"results [{no}]" in out and word in out

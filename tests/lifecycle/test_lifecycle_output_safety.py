@@ -109,3 +109,13 @@ def test_results_refused_when_the_selection_differs_from_its_ledgered_reveal(see
     with pytest.raises(dbsj.ResultError, match="audit"):
         dbsj.record_result(store, lcdata.result("T1", d.usccs[4], "S1", {"A07": "未发现问题"}))
     assert store.count("results") == before
+
+
+@pytest.mark.parametrize("kind", ["draw.commit", "draw.failed"])
+def test_results_refused_for_a_draw_marked_drawn_that_its_ledger_entry_says_was_not(seeded, kind):
+    store, d = seeded
+    entry = dbsj.Ledger(store).append(kind, "D-T1-1", {})
+    store.execute("UPDATE draws SET ledger_seq = ? WHERE draw_id = 'D-T1-1'", [entry.seq])
+    with pytest.raises(dbsj.ResultError, match=kind):
+        dbsj.record_result(store, lcdata.result("T1", d.t1[0], "S1", {"A07": "未发现问题"}))
+    assert store.count("results") == 0

@@ -8,6 +8,7 @@ not hold — every column called ``ledger_seq`` in any table is checked, so a ne
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from dbsj.audit.context import AuditContext
@@ -45,6 +46,14 @@ def audit_references(ctx: AuditContext) -> None:
                                  "AND ledger_seq NOT IN (SELECT seq FROM ledger) ORDER BY ledger_seq").fetchall()
         for k, seq in rows:
             ctx.entry_ref(seq, table, k, "references")
+        if table == "draws":
+            # A draw's entry is about that draw: its subject, or (a run-level entry) naming it.
+            for k, seq in ctx.store.execute("SELECT draw_id, ledger_seq FROM draws WHERE ledger_seq IS NOT NULL "
+                                            "ORDER BY 1").fetchall():
+                e = ctx.by_seq.get(int(seq))
+                if e is not None and e.subject != k and k not in json.dumps(e.payload, ensure_ascii=False):
+                    ctx.find("references", table, k, f"该行指向的账本第 {e.seq} 条（{e.kind} {e.subject}）与此抽取无关",
+                             f"the row names ledger entry #{e.seq} ({e.kind} {e.subject}), which is not about this draw")
     for step_id, kind, subject in ctx.store.execute(
             "SELECT step_id, kind, subject FROM steps_in_progress ORDER BY step_id").fetchall():
         e = ctx.entry_ref(step_id, "steps_in_progress", f"{kind} {subject}", "references", (f"{kind}.begun",))

@@ -67,8 +67,11 @@ def audit_results(ctx: AuditContext) -> None:
         if isinstance(chunks, dict) and isinstance(chunks.get("size"), int) and chunks["size"] > 0:
             size, first = chunks["size"], nos[0]
             bound = list(chunks.get("sha256") or [])
+            parts: dict[int, list[int]] = {}
+            for no in nos:
+                parts.setdefault((no - first) // size, []).append(no)
             for i in range((nos[-1] - first) // size + 1):
-                part = [no for no in nos if (no - first) // size == i]
+                part = parts.get(i, [])
                 got = _chunk_digest([hashes.get(no) for no in part])
                 if i >= len(bound) or got != bound[i]:
                     if got is None:
@@ -295,8 +298,8 @@ def audit_followups(ctx: AuditContext) -> None:
                          f"the {len(keys)} follow-ups raised by ledger entry #{e.seq} were altered")
     for key in sorted(rows):
         if key not in claimed:
-            ctx.find("followups", "followups", " / ".join(key), "没有账本条目记录该后续处置（行是插入的）",
-                     "no ledger entry raised this follow-up (the row was inserted)")
+            ctx.find("followups", "followups", " / ".join(key), "没有账本条目记录该后续处置（行是插入的，或账本条目被删除）",
+                     "no ledger entry raised this follow-up (the row was inserted, or the entry that raised it deleted)")
     ctx.close_check("followups")
 
 

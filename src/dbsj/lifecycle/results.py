@@ -80,6 +80,10 @@ def parse_disposition(value: str, where: str | None = None) -> Disposition:
     return _parse_enum(Disposition, value, "处置方式", "disposition", where)
 
 
+#: Ledger kinds that show a draw was never revealed (a draw row naming one cannot stand).
+_NOT_REVEALED = frozenset({"draw.commit", "draw.failed", "draw.refused", "draw.reveal-rejected"})
+
+
 class _Checker:
     """Validates results against the store; caches what it reads per task."""
 
@@ -153,6 +157,14 @@ class _Checker:
         draw_id = self.draws[task_id][0]
         seq = self.store.scalar("SELECT ledger_seq FROM draws WHERE draw_id = ?", [draw_id])
         entry = Ledger(self.store).entry(int(seq)) if seq is not None else None
+        if entry is not None and (entry.kind in _NOT_REVEALED or entry.kind.endswith(".died")):
+            # The draw's own ledger entry says it was committed, refused or failed — never revealed.
+            raise ResultError(
+                f"任务 {task_id} 的抽取 {draw_id} 标为已抽取，但账本第 {entry.seq} 条记录它为 {entry.kind}：不能录入",
+                f"draw {draw_id} of task {task_id} is marked drawn, but ledger entry #{entry.seq} records it as "
+                f"{entry.kind}: no result can refer to it", where=where,
+                hint_zh="运行 dbsj audit 查明差异，必要时从备份恢复",
+                hint_en="run dbsj audit to find the difference; restore from a backup if needed")
         if entry is not None and entry.kind == "draw.reveal" and entry.subject == draw_id \
                 and isinstance(entry.payload.get("selected"), int):
             stored = int(self.store.scalar("SELECT count(*) FROM selections WHERE draw_id = ?", [draw_id]))
