@@ -577,11 +577,15 @@ def _compute(store: Any, w: _Work, *, draw_id: str, seed: str, options: Assignme
         SELECT idx, NULL::BIGINT AS tid, 'not_on_duty' AS reason FROM {_T}insp WHERE NOT on_duty
         UNION
         SELECT p.idx, n.tid, p.reason FROM {_T}pairs p JOIN {_T}nodes n USING (node) WHERE p.reason IS NOT NULL""")
-    exclusion_rows = _arrow(con, f"""
-        SELECT i.staff_id, v.uscc, x.reason FROM {_T}excluded x JOIN {_T}insp i USING (idx)
-        LEFT JOIN (SELECT DISTINCT tid, uscc FROM {_T}visits) v ON v.tid = x.tid
-        ORDER BY x.reason, x.tid NULLS FIRST, x.idx""").cast(pa.schema([
-            ("staff_id", pa.string()), ("uscc", pa.string()), ("reason", pa.string())]))
+    # sorted on the integer keys, then the ids looked up by position (idx and tid number the ids from 0): no
+    # string join or string sort over a million rows
+    keys = _arrow(con, f"SELECT idx, tid, reason FROM {_T}excluded ORDER BY reason, tid NULLS FIRST, idx")
+    staff_of = _arrow(con, f"SELECT staff_id FROM {_T}insp ORDER BY idx").column(0).combine_chunks()
+    uscc_of = _arrow(con, f"SELECT uscc FROM (SELECT DISTINCT tid, uscc FROM {_T}visits) ORDER BY tid").column(0)
+    exclusion_rows = pa.table({
+        "staff_id": pc.take(staff_of, keys.column("idx")).cast(pa.string()),
+        "uscc": pc.take(uscc_of.combine_chunks(), keys.column("tid")).cast(pa.string()),
+        "reason": keys.column("reason").cast(pa.string())})
     exclusions = {r: int(c) for r, c in con.execute(
         f"SELECT reason, count(*) FROM {_T}excluded GROUP BY 1 ORDER BY 1").fetchall()}
 
