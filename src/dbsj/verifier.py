@@ -975,7 +975,12 @@ def verify_assignment(record: dict, inspectors: dict) -> list[str]:
     except ValueError as exc:
         return problems + [f"inspector export: {exc}"]
     problems += section_differences(assignment_for_task(derived["section"], task_id), section)
+    if len(problems) > _MAX_REPORTED:  # a wholly different record: the first ones say enough
+        problems = problems[:_MAX_REPORTED] + [f"… and {len(problems) - _MAX_REPORTED} more differences"]
     return problems
+
+
+_MAX_REPORTED = 200
 
 
 def main(argv: list[str] | None = None) -> int:
