@@ -639,23 +639,32 @@ def _build_nodes(w: _Work, options: AssignmentOptions) -> None:
                any_value(t.office) AS office, any_value(t.prefecture) AS prefecture
         FROM {_T}in_selections s JOIN {_T}in_targets t ON t.uscc = s.uscc
         GROUP BY s.uscc, s.due""")
-    w.temp("nodes_raw", f"""
-        SELECT v.vid, v.tid, v.visit_id, v.uscc, v.due, v.office, v.prefecture, td.department,
+    # grouped on integer keys only; the visit's text columns are joined back once
+    w.temp("visit_of", f"SELECT s.task_id, v.vid FROM {_T}in_selections s JOIN {_T}visits v USING (uscc, due)")
+    w.temp("node_keys", f"""
+        SELECT x.vid, td.department,
                coalesce(list(DISTINCT td.item_code ORDER BY td.item_code)
                         FILTER (WHERE td.item_code IS NOT NULL), []::VARCHAR[]) AS items,
                bool_or(td.task_id = v.lead_task AND td.is_sponsor) AS lead
-        FROM {_T}visits v JOIN {_T}in_selections s ON s.uscc = v.uscc AND s.due = v.due
-        JOIN {_T}taskdept td ON td.task_id = s.task_id
-        GROUP BY ALL""")
+        FROM {_T}visit_of x JOIN {_T}taskdept td ON td.task_id = x.task_id JOIN {_T}visits v ON v.vid = x.vid
+        GROUP BY x.vid, td.department""")
+    w.temp("nodes_raw", f"""
+        SELECT v.vid, v.tid, v.visit_id, v.uscc, v.due, v.office, v.prefecture, k.department, k.items, k.lead,
+               count(*) OVER (PARTITION BY k.vid) AS departments
+        FROM {_T}node_keys k JOIN {_T}visits v USING (vid)""")
+    # group and item-set numbers from their few distinct values, not windows over every node
+    w.temp("gids", f"""SELECT prefecture, department, row_number() OVER (ORDER BY prefecture, department) - 1 AS gid
+                       FROM (SELECT DISTINCT prefecture, department FROM {_T}nodes_raw)""")
+    w.temp("isets", f"""SELECT department, items, row_number() OVER (ORDER BY department, key) - 1 AS iset
+                        FROM (SELECT DISTINCT department, items, array_to_string(items, chr(31)) AS key
+                              FROM {_T}nodes_raw)""")
     w.temp("nodes", f"""
-        SELECT row_number() OVER (ORDER BY prefecture, department, due, uscc) - 1 AS node,
-               dense_rank() OVER (ORDER BY prefecture, department) - 1 AS gid,
-               dense_rank() OVER (ORDER BY department, array_to_string(items, chr(31))) - 1 AS iset,
-               vid, tid, visit_id, uscc, due, office, prefecture, department, items,
-               strlen(visit_id)::VARCHAR || ':' || visit_id || strlen(uscc)::VARCHAR || ':' || uscc AS vpart,
-               1 + CASE WHEN lead THEN greatest({int(options.team_min)} - count(*) OVER (PARTITION BY vid), 0)
-                        ELSE 0 END AS demand
-        FROM {_T}nodes_raw""")
+        SELECT row_number() OVER (ORDER BY n.prefecture, n.department, n.due, n.uscc) - 1 AS node,
+               g.gid, i.iset, n.vid, n.tid, n.visit_id, n.uscc, n.due, n.office, n.prefecture, n.department, n.items,
+               strlen(n.visit_id)::VARCHAR || ':' || n.visit_id || strlen(n.uscc)::VARCHAR || ':' || n.uscc AS vpart,
+               1 + CASE WHEN n.lead THEN greatest({int(options.team_min)} - n.departments, 0) ELSE 0 END AS demand
+        FROM {_T}nodes_raw n JOIN {_T}gids g USING (prefecture, department)
+        JOIN {_T}isets i ON i.department = n.department AND i.items = n.items""")
 
 
 def _build_pairs(w: _Work, options: AssignmentOptions, legacy: bool) -> None:
