@@ -37,6 +37,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dbsj._failpoints import declare, failpoint
 from dbsj.draw._flow import solve_group
 from dbsj.errors import DrawError, InputError, PlanError, PluginError
 from dbsj.models.regions import prefecture_sql
@@ -65,6 +66,8 @@ _ON_DUTY = "在岗"
 _T = "_dbsj_asg_"  # prefix of the temporary tables this module creates (and drops)
 
 TicketSource = Callable[[pa.Table], "list[str]"]
+
+_AFTER_SNAPSHOT = declare("assign.after-snapshot", "the run's assignment inputs snapshot is written, not yet committed")
 
 #: The snapshot tables (migration m006), one per part of the inputs, with their columns.
 SNAPSHOT_TABLES = {part: f"assignment_input_{part}" for part in INPUT_COLUMNS}
@@ -496,6 +499,7 @@ def _persist(store: Any, w: _Work, run_id: str, options: AssignmentOptions, algo
     con.execute("INSERT INTO assignment_inputs VALUES (?, ?, ?, ?, ?, ?)",
                 [run_id, algorithm, json.dumps(options.to_dict(), sort_keys=True), json.dumps(parts, sort_keys=True),
                  digest, store.now()])
+    failpoint(_AFTER_SNAPSHOT)
 
 
 # -- compute -------------------------------------------------------------------------------------------
