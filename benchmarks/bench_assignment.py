@@ -137,7 +137,7 @@ def main() -> None:
             extra = {"seconds_standalone_derivation": round(t_pure, 3), "cpu_seconds_standalone": round(c_pure, 3)}
         # the floor the spec sets: one SHA-256 block per candidate pair (a 32-byte visit key and a staff id)
         t0, c0 = time.perf_counter(), _cpu()
-        store.con.execute("""SELECT min(('0x' || left(sha256(unhex(sha256('k' || (i // 45)::VARCHAR))
+        store.con.execute("""SELECT min(('0x' || left(sha256(unhex(repeat('ab', 32))
                                                         || encode('S' || lpad((i % 5000)::VARCHAR, 6, '0'))), 16))::UBIGINT)
                              FROM range(?) r(i)""", [full.stats["candidates"]]).fetchall()
         t_hash, c_hash = time.perf_counter() - t0, _cpu() - c0

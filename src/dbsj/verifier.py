@@ -972,10 +972,15 @@ def verify_assignment(record: dict, inspectors: dict) -> list[str]:
         return problems + ["assignment: no seed value to re-derive with"]
     try:
         derived = _derived(inputs, options, seed, algorithm)
-    except ValueError as exc:
-        return problems + [f"inspector export: {exc}"]
+    except (ValueError, KeyError, TypeError) as exc:  # inputs that do not fit together
+        return problems + [f"inspector export: cannot re-derive from it ({type(exc).__name__}: {exc})"]
     problems += section_differences(assignment_for_task(derived["section"], task_id), section)
+    if len(problems) > _MAX_REPORTED:  # a wholly different record: the first ones say enough
+        problems = problems[:_MAX_REPORTED] + [f"… and {len(problems) - _MAX_REPORTED} more differences"]
     return problems
+
+
+_MAX_REPORTED = 200
 
 
 def main(argv: list[str] | None = None) -> int:

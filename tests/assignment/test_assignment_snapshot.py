@@ -411,3 +411,24 @@ def test_every_single_field_edit_of_the_assignment_section_is_caught_by_both_ver
     assert res.returncode == 1 and "departments" in res.stdout
     (tmp_path / "broken.json").write_text("{}", encoding="utf-8")
     assert standalone(path, pool, tmp_path / "broken.json").returncode == 2
+
+
+def test_an_export_that_does_not_fit_together_is_reported_not_raised(drawn, tmp_path):
+    base, run = drawn
+    db = _copy(drawn, tmp_path)
+    out = tmp_path / "insp.json"
+    with dbsj.Store(db) as s:
+        dbsj.export_inspectors(s, run.records["T1"], out)
+    rec = json.loads(run.records["T1"].read_text(encoding="utf-8"))
+    data = dbsj.load_inspector_export(str(out))
+    for edit in ("drop the items", "drop the targets", "unknown task"):
+        bad = json.loads(json.dumps(data))
+        if edit == "drop the items":
+            bad["inputs"]["items"]["rows"] = []
+        elif edit == "drop the targets":
+            bad["inputs"]["targets"]["rows"] = []
+        else:
+            bad["inputs"]["tasks"]["rows"] = [r for r in bad["inputs"]["tasks"]["rows"] if r[0] != "T2"]
+        problems = verify_assignment(rec, bad)
+        assert any("cannot re-derive" in p or "not among" in p or "no owning" in p for p in problems), (edit, problems)
+        assert any("inspector export" in p for p in problems)

@@ -37,6 +37,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dbsj._failpoints import declare, failpoint
 from dbsj.draw._flow import solve_group
 from dbsj.errors import DrawError, InputError, PlanError, PluginError
 from dbsj.models.regions import prefecture_sql
@@ -65,6 +66,8 @@ _ON_DUTY = "在岗"
 _T = "_dbsj_asg_"  # prefix of the temporary tables this module creates (and drops)
 
 TicketSource = Callable[[pa.Table], "list[str]"]
+
+_AFTER_SNAPSHOT = declare("assign.after-snapshot", "the run's assignment inputs snapshot is written, not yet committed")
 
 #: The snapshot tables (migration m006), one per part of the inputs, with their columns.
 SNAPSHOT_TABLES = {part: f"assignment_input_{part}" for part in INPUT_COLUMNS}
@@ -496,6 +499,7 @@ def _persist(store: Any, w: _Work, run_id: str, options: AssignmentOptions, algo
     con.execute("INSERT INTO assignment_inputs VALUES (?, ?, ?, ?, ?, ?)",
                 [run_id, algorithm, json.dumps(options.to_dict(), sort_keys=True), json.dumps(parts, sort_keys=True),
                  digest, store.now()])
+    failpoint(_AFTER_SNAPSHOT)
 
 
 # -- compute -------------------------------------------------------------------------------------------
@@ -577,11 +581,15 @@ def _compute(store: Any, w: _Work, *, draw_id: str, seed: str, options: Assignme
         SELECT idx, NULL::BIGINT AS tid, 'not_on_duty' AS reason FROM {_T}insp WHERE NOT on_duty
         UNION
         SELECT p.idx, n.tid, p.reason FROM {_T}pairs p JOIN {_T}nodes n USING (node) WHERE p.reason IS NOT NULL""")
-    exclusion_rows = _arrow(con, f"""
-        SELECT i.staff_id, v.uscc, x.reason FROM {_T}excluded x JOIN {_T}insp i USING (idx)
-        LEFT JOIN (SELECT DISTINCT tid, uscc FROM {_T}visits) v ON v.tid = x.tid
-        ORDER BY x.reason, x.tid NULLS FIRST, x.idx""").cast(pa.schema([
-            ("staff_id", pa.string()), ("uscc", pa.string()), ("reason", pa.string())]))
+    # sorted on the integer keys, then the ids looked up by position (idx and tid number the ids from 0): no
+    # string join or string sort over a million rows
+    keys = _arrow(con, f"SELECT idx, tid, reason FROM {_T}excluded ORDER BY reason, tid NULLS FIRST, idx")
+    staff_of = _arrow(con, f"SELECT staff_id FROM {_T}insp ORDER BY idx").column(0).combine_chunks()
+    uscc_of = _arrow(con, f"SELECT uscc FROM (SELECT DISTINCT tid, uscc FROM {_T}visits) ORDER BY tid").column(0)
+    exclusion_rows = pa.table({
+        "staff_id": pc.take(staff_of, keys.column("idx")).cast(pa.string()),
+        "uscc": pc.take(uscc_of.combine_chunks(), keys.column("tid")).cast(pa.string()),
+        "reason": keys.column("reason").cast(pa.string())})
     exclusions = {r: int(c) for r, c in con.execute(
         f"SELECT reason, count(*) FROM {_T}excluded GROUP BY 1 ORDER BY 1").fetchall()}
 
@@ -635,23 +643,32 @@ def _build_nodes(w: _Work, options: AssignmentOptions) -> None:
                any_value(t.office) AS office, any_value(t.prefecture) AS prefecture
         FROM {_T}in_selections s JOIN {_T}in_targets t ON t.uscc = s.uscc
         GROUP BY s.uscc, s.due""")
-    w.temp("nodes_raw", f"""
-        SELECT v.vid, v.tid, v.visit_id, v.uscc, v.due, v.office, v.prefecture, td.department,
+    # grouped on integer keys only; the visit's text columns are joined back once
+    w.temp("visit_of", f"SELECT s.task_id, v.vid FROM {_T}in_selections s JOIN {_T}visits v USING (uscc, due)")
+    w.temp("node_keys", f"""
+        SELECT x.vid, td.department,
                coalesce(list(DISTINCT td.item_code ORDER BY td.item_code)
                         FILTER (WHERE td.item_code IS NOT NULL), []::VARCHAR[]) AS items,
                bool_or(td.task_id = v.lead_task AND td.is_sponsor) AS lead
-        FROM {_T}visits v JOIN {_T}in_selections s ON s.uscc = v.uscc AND s.due = v.due
-        JOIN {_T}taskdept td ON td.task_id = s.task_id
-        GROUP BY ALL""")
+        FROM {_T}visit_of x JOIN {_T}taskdept td ON td.task_id = x.task_id JOIN {_T}visits v ON v.vid = x.vid
+        GROUP BY x.vid, td.department""")
+    w.temp("nodes_raw", f"""
+        SELECT v.vid, v.tid, v.visit_id, v.uscc, v.due, v.office, v.prefecture, k.department, k.items, k.lead,
+               count(*) OVER (PARTITION BY k.vid) AS departments
+        FROM {_T}node_keys k JOIN {_T}visits v USING (vid)""")
+    # group and item-set numbers from their few distinct values, not windows over every node
+    w.temp("gids", f"""SELECT prefecture, department, row_number() OVER (ORDER BY prefecture, department) - 1 AS gid
+                       FROM (SELECT DISTINCT prefecture, department FROM {_T}nodes_raw)""")
+    w.temp("isets", f"""SELECT department, items, row_number() OVER (ORDER BY department, key) - 1 AS iset
+                        FROM (SELECT DISTINCT department, items, array_to_string(items, chr(31)) AS key
+                              FROM {_T}nodes_raw)""")
     w.temp("nodes", f"""
-        SELECT row_number() OVER (ORDER BY prefecture, department, due, uscc) - 1 AS node,
-               dense_rank() OVER (ORDER BY prefecture, department) - 1 AS gid,
-               dense_rank() OVER (ORDER BY department, array_to_string(items, chr(31))) - 1 AS iset,
-               vid, tid, visit_id, uscc, due, office, prefecture, department, items,
-               strlen(visit_id)::VARCHAR || ':' || visit_id || strlen(uscc)::VARCHAR || ':' || uscc AS vpart,
-               1 + CASE WHEN lead THEN greatest({int(options.team_min)} - count(*) OVER (PARTITION BY vid), 0)
-                        ELSE 0 END AS demand
-        FROM {_T}nodes_raw""")
+        SELECT row_number() OVER (ORDER BY n.prefecture, n.department, n.due, n.uscc) - 1 AS node,
+               g.gid, i.iset, n.vid, n.tid, n.visit_id, n.uscc, n.due, n.office, n.prefecture, n.department, n.items,
+               strlen(n.visit_id)::VARCHAR || ':' || n.visit_id || strlen(n.uscc)::VARCHAR || ':' || n.uscc AS vpart,
+               1 + CASE WHEN n.lead THEN greatest({int(options.team_min)} - n.departments, 0) ELSE 0 END AS demand
+        FROM {_T}nodes_raw n JOIN {_T}gids g USING (prefecture, department)
+        JOIN {_T}isets i ON i.department = n.department AND i.items = n.items""")
 
 
 def _build_pairs(w: _Work, options: AssignmentOptions, legacy: bool) -> None:
