@@ -118,7 +118,10 @@ from dbsj.draw.assignment import (
     assignment_ticket,
 )
 from dbsj.draw import ALGORITHM as DRAW_ALGORITHM
+from dbsj.draw import ALGORITHM_V1 as DRAW_ALGORITHM_V1
+from dbsj.draw import COMMITMENT_FORMAT as DRAW_COMMITMENT_FORMAT
 from dbsj.draw import RECORD_FORMAT as DRAW_RECORD_FORMAT
+from dbsj.draw import RECORD_FORMAT_V1 as DRAW_RECORD_FORMAT_V1
 from dbsj.draw import (
     ALGORITHMS,
     DRAND_CHAINS,
@@ -132,20 +135,28 @@ from dbsj.draw import (
     DrawRun,
     SharesSeed,
     VerificationReport,
+    audit_draws,
+    batch_key,
+    beacon_round_time,
     commit_draw,
+    confidential_fields,
     draw_plan,
     draw_task,
+    eligible_root,
+    eligible_salt,
     export_draw_pool,
     public_record,
     reveal_draw,
     sample_ids,
     sample_size,
-    set_digest,
-    beacon_round_time,
     select_bottom_k,
+    set_digest,
     share_commitment,
+    stratum_digest,
+    stratum_key,
     ticket,
     ticket_message,
+    ticket_v2,
     verify_record,
     verify_records,
 )
@@ -189,10 +200,12 @@ __all__ = [
     "ASSIGNMENT_ALGORITHM",
     # draws (commit then chance, selection, records, verification, sampling)
     "draw_plan", "draw_task", "commit_draw", "reveal_draw", "DrawOptions", "DrawRun", "verify_record", "verify_records",
-    "VerificationReport", "export_draw_pool", "public_record", "sample_ids", "ticket", "sample_size", "set_digest",
-    "BeaconSeed", "SharesSeed", "DiceSeed", "DemoSeed", "share_commitment", "DRAW_ALGORITHM", "RIVEST_ALGORITHM",
-    "DRAW_RECORD_FORMAT",    "ALGORITHMS", "DRAND_CHAINS", "EXCLUSION_REASONS", "STRATUM_FIELDS", "beacon_round_time", "select_bottom_k",
-    "ticket_message",
+    "VerificationReport", "export_draw_pool", "public_record", "sample_ids", "ticket", "ticket_message", "ticket_v2",
+    "stratum_key", "batch_key", "eligible_salt", "stratum_digest", "eligible_root", "sample_size", "set_digest",
+    "BeaconSeed", "SharesSeed", "DiceSeed", "DemoSeed", "share_commitment", "DRAW_ALGORITHM", "DRAW_ALGORITHM_V1",
+    "RIVEST_ALGORITHM", "DRAW_RECORD_FORMAT", "DRAW_RECORD_FORMAT_V1", "DRAW_COMMITMENT_FORMAT", "ALGORITHMS",
+    "DRAND_CHAINS", "EXCLUSION_REASONS", "STRATUM_FIELDS", "beacon_round_time", "select_bottom_k", "audit_draws",
+    "confidential_fields",
     # demo (a synthetic province built step by step into ./demo/)
     "run_demo", "DemoStep", "DemoContext",
 ]

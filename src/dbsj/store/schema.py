@@ -7,7 +7,7 @@ Each migration is a module in :mod:`dbsj.store.migrations` with ``DESCRIPTION`` 
 
 from __future__ import annotations
 
-from dbsj.store.migrations import m001_pools, m002_draws, m003_lifecycle, m004_outputs
+from dbsj.store.migrations import m001_pools, m002_draws, m003_lifecycle, m004_outputs, m005_draw_v2
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -17,6 +17,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (2, m002_draws.DESCRIPTION, m002_draws.DDL),
     (3, m003_lifecycle.DESCRIPTION, m003_lifecycle.DDL),
     (4, m004_outputs.DESCRIPTION, m004_outputs.DDL),
+    (5, m005_draw_v2.DESCRIPTION, m005_draw_v2.DDL),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
