@@ -114,20 +114,20 @@ def _oracle(features: dict[str, tuple], truth: dict[str, str]) -> float:
 
 @pytest.fixture(scope="module")
 def drawn(tmp_path_factory):
-    import os
-
-    os.environ["DBSJ_DISABLE_PLUGINS"] = "xinjiang"
-    dbsj.reset_plugin_manager(None)
     tmp = tmp_path_factory.mktemp("classes")
     out = {}
     truth = None
-    for alg in (dbsj.DRAW_ALGORITHM, dbsj.DRAW_ALGORITHM_V1):
-        with dbsj.Store(":memory:") as store:
-            truth = _province(store)
-            folder = tmp / alg.rsplit("/", 1)[1]
-            dbsj.draw_plan(store, _plan(), seed=dbsj.DiceSeed("31415926535897932384"), out_dir=folder,
-                           options=dbsj.DrawOptions(assign=False, algorithm=alg, repeat_window_days=0), _seals=_seals)
-            out[alg] = folder
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DBSJ_DISABLE_PLUGINS", "xinjiang")
+        dbsj.reset_plugin_manager(None)
+        for alg in (dbsj.DRAW_ALGORITHM, dbsj.DRAW_ALGORITHM_V1):
+            with dbsj.Store(":memory:") as store:
+                truth = _province(store)
+                folder = tmp / alg.rsplit("/", 1)[1]
+                dbsj.draw_plan(store, _plan(), seed=dbsj.DiceSeed("31415926535897932384"), out_dir=folder,
+                               options=dbsj.DrawOptions(assign=False, algorithm=alg, repeat_window_days=0), _seals=_seals)
+                out[alg] = folder
+    dbsj.reset_plugin_manager(None)
     return out, truth
 
 

@@ -121,11 +121,11 @@ def drawn(tmp_path_factory):
     dd.populate(store)
     plan = dd.plan({"id": "T1"}, {"id": "T2", "partners": ["卫生健康"], "items": ["SC-B01", "WJ-01"],
                                   "sampling": {"strata": ["region"], "quota": {"count": 2}}})
-    import os
-
-    os.environ["DBSJ_DISABLE_PLUGINS"] = "xinjiang"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DBSJ_DISABLE_PLUGINS", "xinjiang")
+        dbsj.reset_plugin_manager(None)
+        dbsj.draw_plan(store, plan, seed=DICE, out_dir=tmp / "rec", _seals=dd.seals)
     dbsj.reset_plugin_manager(None)
-    dbsj.draw_plan(store, plan, seed=DICE, out_dir=tmp / "rec", _seals=dd.seals)
     pools = {}
     for tid in ("T1", "T2"):
         dbsj.export_draw_pool(store, tmp / "rec" / f"{tid}.draw.json", tmp / f"{tid}.pool.csv")
