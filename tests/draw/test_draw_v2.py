@@ -240,3 +240,19 @@ def test_batch_order_is_the_reference(filled, tmp_path):
     cut = batch_cuts(len(ids), [None, None])[0]
     first = {r["id"] for s in rec["selection"]["strata"] for r in s["selected"] if r["batch"] == "第一批"}
     assert first == set(order[:cut])
+
+
+def test_cli_verify_with_anchors(tmp_path, capsys):
+    db = tmp_path / "s.duckdb"
+    with dbsj.Store(db) as s:
+        dd.populate(s)
+        dbsj.draw_plan(s, _confidential_plan(), seed=DICE, out_dir=tmp_path / "rec")
+    rec = tmp_path / "rec"
+    assert main(["verify", str(rec / "T1.draw.json"), "--db", str(db), "--anchor", str(rec / "T1.commit.json"),
+                 "--anchor", str(rec / "T1.public.json")]) == 0
+    other = json.loads((rec / "T3.commit.json").read_text(encoding="utf-8"))
+    (tmp_path / "wrong.json").write_text(json.dumps(other, ensure_ascii=False), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["verify", str(rec / "T1.draw.json"), "--db", str(db), "--anchor", str(tmp_path / "wrong.json")]) == 1
+    assert "anchor" in capsys.readouterr().out
+    assert main(["verify", str(rec / "T1.commit.json"), "--db", str(db)]) == 2

@@ -198,6 +198,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"验证未通过: {report.draw_id}" if _zh() else f"NOT verified: {report.draw_id}")
             for d in report.differences:
                 typer.echo(f"  - {d}")
+        if not as_json:
+            for w in report.warnings:
+                typer.echo(f"  ! {w}")
         if not report.ok:
             raise SystemExit(1)
 
