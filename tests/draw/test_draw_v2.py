@@ -256,3 +256,16 @@ def test_cli_verify_with_anchors(tmp_path, capsys):
     assert main(["verify", str(rec / "T1.draw.json"), "--db", str(db), "--anchor", str(tmp_path / "wrong.json")]) == 1
     assert "anchor" in capsys.readouterr().out
     assert main(["verify", str(rec / "T1.commit.json"), "--db", str(db)]) == 2
+
+
+def test_pool_export_neutralises_formula_cells_and_the_verifier_restores_them(filled, tmp_path):
+    rows = dd.targets(6, start=700)
+    dd.insert(filled, "targets", [{**r, "uscc": lead + r["uscc"]} for r, lead in zip(rows, ["=", "+", "-", "@", "'", ""])])
+    p = dd.plan({"id": "T5", "sampling": {"strata": ["region"], "quota": {"min": 1.0}}})
+    dbsj.draw_plan(filled, p, seed=DICE, out_dir=tmp_path, options=dbsj.DrawOptions(assign=False))
+    pool = tmp_path / "pool.csv"
+    dbsj.export_draw_pool(filled, tmp_path / "T5.draw.json", pool)
+    text = pool.read_text(encoding="utf-8-sig")
+    assert "\n'=" in text and "\n'+" in text and "\n''" in text and "\n=" not in text and "\r" not in text
+    res = _verifier(tmp_path / "T5.draw.json", pool)
+    assert res.returncode == 0, res.stdout + res.stderr
