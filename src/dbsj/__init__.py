@@ -128,7 +128,10 @@ from dbsj.draw.assignment import (
 from dbsj.draw.assignment_inputs import audit_assignments, export_inspectors
 from dbsj.verifier import INSPECTOR_EXPORT_FORMAT, load_inspector_export, verify_assignment
 from dbsj.draw import ALGORITHM as DRAW_ALGORITHM
+from dbsj.draw import ALGORITHM_V1 as DRAW_ALGORITHM_V1
+from dbsj.draw import COMMITMENT_FORMAT as DRAW_COMMITMENT_FORMAT
 from dbsj.draw import RECORD_FORMAT as DRAW_RECORD_FORMAT
+from dbsj.draw import RECORD_FORMAT_V1 as DRAW_RECORD_FORMAT_V1
 from dbsj.draw import (
     ALGORITHMS,
     DRAND_CHAINS,
@@ -142,20 +145,28 @@ from dbsj.draw import (
     DrawRun,
     SharesSeed,
     VerificationReport,
+    audit_draws,
+    batch_key,
+    beacon_round_time,
     commit_draw,
+    confidential_fields,
     draw_plan,
     draw_task,
+    eligible_root,
+    eligible_salt,
     export_draw_pool,
     public_record,
     reveal_draw,
     sample_ids,
     sample_size,
-    set_digest,
-    beacon_round_time,
     select_bottom_k,
+    set_digest,
     share_commitment,
+    stratum_digest,
+    stratum_key,
     ticket,
     ticket_message,
+    ticket_v2,
     verify_record,
     verify_records,
 )
@@ -213,10 +224,12 @@ __all__ = [
     "export_inspectors", "INSPECTOR_EXPORT_FORMAT", "load_inspector_export", "verify_assignment",
     # draws (commit then chance, selection, records, verification, sampling)
     "draw_plan", "draw_task", "commit_draw", "reveal_draw", "DrawOptions", "DrawRun", "verify_record", "verify_records",
-    "VerificationReport", "export_draw_pool", "public_record", "sample_ids", "ticket", "sample_size", "set_digest",
-    "BeaconSeed", "SharesSeed", "DiceSeed", "DemoSeed", "share_commitment", "DRAW_ALGORITHM", "RIVEST_ALGORITHM",
-    "DRAW_RECORD_FORMAT",    "ALGORITHMS", "DRAND_CHAINS", "EXCLUSION_REASONS", "STRATUM_FIELDS", "beacon_round_time", "select_bottom_k",
-    "ticket_message",
+    "VerificationReport", "export_draw_pool", "public_record", "sample_ids", "ticket", "ticket_message", "ticket_v2",
+    "stratum_key", "batch_key", "eligible_salt", "stratum_digest", "eligible_root", "sample_size", "set_digest",
+    "BeaconSeed", "SharesSeed", "DiceSeed", "DemoSeed", "share_commitment", "DRAW_ALGORITHM", "DRAW_ALGORITHM_V1",
+    "RIVEST_ALGORITHM", "DRAW_RECORD_FORMAT", "DRAW_RECORD_FORMAT_V1", "DRAW_COMMITMENT_FORMAT", "ALGORITHMS",
+    "DRAND_CHAINS", "EXCLUSION_REASONS", "STRATUM_FIELDS", "beacon_round_time", "select_bottom_k", "audit_draws",
+    "confidential_fields",
     # audit (everything the ledger binds, recomputed; anchors kept outside the store)
     "audit_store", "AuditReport", "AuditFinding", "LedgerAnchor", "load_anchors", "ANCHOR_FORMAT", "TABLE_COVERAGE",
     "TableCoverage", "declare_table",

@@ -59,3 +59,11 @@ def populate(store: dbsj.Store, n: int = 120) -> None:
     insert(store, "items", items())
     insert(store, "targets", targets(n))
     insert(store, "inspectors", inspectors())
+
+
+def seals(draw_id: str) -> bytes:
+    """A fixed sealing key per draw id, for tests that compare two draws byte for byte (in production the
+    seal comes from the operating system's CSPRNG at commit time)."""
+    import hashlib
+
+    return hashlib.sha256(b"dbsj-test-seal|" + draw_id.encode("utf-8")).digest()

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import dbsj
 from dbsj.draw import select_bottom_k
-from drawdata import plan, populate
+from drawdata import plan, populate, seals
 
 HERE = Path(__file__).parent
 
@@ -137,7 +137,7 @@ def test_row_order_invariance(tmp_path):
             dd.insert(store, "inspectors", insp[::-1] if reverse else insp)
             out = tmp_path / f"o{reverse}"
             dbsj.draw_plan(store, plan({"id": "T1"}, {"id": "T2", "partners": ["卫生健康"], "items": ["SC-B01", "WJ-01"]}),
-                           seed=dbsj.DiceSeed("31415926535897932384"), out_dir=out)
+                           seed=dbsj.DiceSeed("31415926535897932384"), out_dir=out, _seals=dd.seals)
             outs.append((_canonical_sections(out / "T1.draw.json"), _canonical_sections(out / "T2.draw.json")))
     assert outs[0] == outs[1]
 
@@ -149,7 +149,7 @@ import dbsj, drawdata as dd
 dbsj.set_now("2023-06-01T09:00:00")
 with dbsj.Store(":memory:") as store:
     dd.populate(store)
-    run = dbsj.draw_plan(store, dd.plan({{"id": "T1"}}), seed="fixed demo seed", out_dir={out!r})
+    run = dbsj.draw_plan(store, dd.plan({{"id": "T1"}}), seed="fixed demo seed", out_dir={out!r}, _seals=dd.seals)
 print(open({out!r} + "/T1.draw.json", encoding="utf-8").read())
 """
 
@@ -189,8 +189,33 @@ def test_no_hidden_randomness(tmp_path, monkeypatch, store):
     for name in ("token_bytes", "token_hex", "randbits", "choice", "randbelow"):
         monkeypatch.setattr(secrets, name, boom)
     monkeypatch.setattr(os, "urandom", boom)
-    run = dbsj.draw_plan(store, plan({"id": "T1"}), seed="demo", out_dir=out)
+    run = dbsj.draw_plan(store, plan({"id": "T1"}), seed="demo", out_dir=out, _seals=seals)
     assert run.summary["tasks"]["T1"]["selected"] > 0
+
+
+def test_the_seal_is_the_only_randomness(tmp_path, monkeypatch, store):
+    """Without a fixed seal, a draw takes exactly one 32-byte key per task from secrets — at commit — and
+    nothing else: the reveal is a function of the stored commitment, seal and seed alone."""
+    import secrets
+
+    populate(store)
+    calls = []
+    real = secrets.token_bytes
+
+    def counted(n=None):  # noqa: ANN001, ANN202
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if not caller.startswith(("duckdb", "secrets")):  # DuckDB names relations with secrets.token_hex
+            calls.append((caller, n))
+        return real(n)
+
+    monkeypatch.setattr(secrets, "token_bytes", counted)
+    run = dbsj.commit_draw(store, plan({"id": "T1"}, {"id": "T2"}), seed_kind="dice")
+    assert calls == [("dbsj.draw.engine", 32), ("dbsj.draw.engine", 32)]
+    calls.clear()
+    dbsj.reveal_draw(store, dbsj.DiceSeed("27182818284590452353"), run_id=run.run_id, out_dir=tmp_path)
+    assert calls == []
+    seals_ = store.execute("SELECT draw_id, seal FROM draw_seals ORDER BY 1").fetchall()
+    assert len(seals_) == 2 and seals_[0][1] != seals_[1][1] and all(len(s) == 32 for _d, s in seals_)
 
 
 def test_prefilter_falls_back_when_a_stratum_is_left_short():

@@ -113,7 +113,7 @@ def test_hand_edited_record_is_caught(filled, tmp_path):
     rec2 = _rec(tmp_path / "T2.draw.json")
     rec2["assignment"]["visits"][0]["team"][0]["staff_id"] = "someone-else"
     (tmp_path / "T2.draw.json").write_text(json.dumps(rec2, ensure_ascii=False), encoding="utf-8")
-    assert any(d.startswith("assignment") for d in dbsj.verify_record(filled, tmp_path / "T2.draw.json").differences)
+    assert any("assignment" in d for d in dbsj.verify_record(filled, tmp_path / "T2.draw.json").differences)
 
 
 def test_hand_edited_quota_is_caught(filled, tmp_path):
@@ -124,7 +124,7 @@ def test_hand_edited_quota_is_caught(filled, tmp_path):
     path.write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
     report = dbsj.verify_record(filled, path)
     assert not report.ok
-    assert any(d.startswith("commitment") for d in report.differences)
+    assert any("commitment" in d for d in report.differences)
 
 
 @pytest.mark.parametrize("change", ["insert", "delete", "edit"])
@@ -208,7 +208,7 @@ def test_beacon_commit_then_reveal(filled, tmp_path):
     v = _drand()[0]  # mainnet round 3311596, published 2023-09-15: after the 2023-06-01 commitment
     run = dbsj.commit_draw(filled, _plan(), seed_kind="beacon", beacon_round=v["round"], out_dir=tmp_path / "pub")
     assert (tmp_path / "pub" / "T1.commit.json").exists()
-    assert [e.kind for e in dbsj.Ledger(filled).entries()] == ["draw.commit", "draw.commit"]
+    assert [e.kind for e in dbsj.Ledger(filled).entries()] == ["draw.commit.begun", "draw.commit", "draw.commit"]
     beacon = dbsj.BeaconSeed(round=v["round"], signature=v["signature"], randomness=v["randomness"])
     done = dbsj.reveal_draw(filled, beacon, out_dir=tmp_path / "rec")
     rec = _rec(done.records["T1"])

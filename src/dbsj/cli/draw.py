@@ -15,6 +15,11 @@ import typer
 from dbsj.errors import InputError, get_language
 
 
+_ALG = "dbsj-sha256-bottomk/2"
+_ALG_HELP = ("抽取算法: dbsj-sha256-bottomk/2（默认，封存密钥）或 dbsj-sha256-bottomk/1（仅兼容与测试）/ "
+             "draw algorithm: /2 (default, sealed) or /1 (compatibility and tests only)")
+
+
 def _zh() -> bool:
     return get_language() == "zh"
 
@@ -33,12 +38,16 @@ def _print_run(run: Any, as_json: bool) -> None:
     if s.get("status") == "committed":
         typer.echo((f"已承诺 {s['run_id']}（随机源: {s['seed_protocol']['kind']}）" if _zh()
                     else f"committed {s['run_id']} (seed protocol: {s['seed_protocol']['kind']})"))
+        files = s.get("commitments") or {}
         for tid, did in s["draws"].items():
-            typer.echo(f"  {tid}: {did}")
+            typer.echo(f"  {tid}: {did}" + (f" → {files[tid]}" if tid in files else ""))
         proto = s["seed_protocol"]
         if proto["kind"] == "beacon":
             typer.echo((f"  使用信标 {proto['chain']} 第 {proto['round']} 轮（{proto['round_time']} 发布）" if _zh()
                         else f"  beacon {proto['chain']} round {proto['round']} (published {proto['round_time']})"))
+        if files:
+            typer.echo("  在种子产生之前公布上述 .commit.json 文件" if _zh()
+                       else "  publish the .commit.json files above before the seed exists")
         return
     typer.echo((f"抽取完成 {s['run_id']}（种子: {s['seed_kind']}" + ("，承诺前已知" if s["known_before_commitment"] else "") + "）")
                if _zh() else
@@ -52,6 +61,15 @@ def _print_run(run: Any, as_json: bool) -> None:
         if t["assignment_shortfalls"]:
             line += (f"，人员缺口 {t['assignment_shortfalls']} 处" if _zh() else f", {t['assignment_shortfalls']} staffing shortfalls")
         typer.echo(line + (f" → {t['record']}" if t["record"] else ""))
+    confidential = [tid for tid, t in s["tasks"].items() if t.get("confidential") and t.get("record")]
+    if any(t.get("record") for t in s["tasks"].values()):
+        typer.echo(("可公布: 各任务的 .public.json 与 .commit.json；" if _zh() else
+                    "publish: each task's .public.json and .commit.json; ") +
+                   ((f"仅交审计方（涉及信用风险分类等保密字段）: {', '.join(confidential)} 的 .draw.json 与对象集合导出"
+                     if _zh() else f"hand to auditors only (confidential fields such as credit class): the .draw.json "
+                                   f"and pool export of {', '.join(confidential)}") if confidential else
+                    ("各任务均不涉及保密字段，.draw.json 与对象集合导出也可公布" if _zh()
+                     else "no task uses a confidential field: the .draw.json and pool exports may be published too")))
 
 
 def _exit_for(run: Any) -> None:
@@ -83,6 +101,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="记录输出目录 / directory for the records"),
         repeat_window: Optional[int] = typer.Option(None, "--repeat-window",
                                                     help="防重复检查天数（0 关闭；默认取规则 frequency.same-item-yearly）/ anti-repeat days"),
+        algorithm: str = typer.Option(_ALG, "--algorithm", help=_ALG_HELP),
         as_json: bool = typer.Option(False, "--json", help="JSON 输出 / JSON output"),
     ) -> None:
         """一次性抽取并分配人员，每个任务写出 <任务>.draw.json / draw and assign in one go."""
@@ -97,7 +116,7 @@ def register(app: typer.Typer) -> None:
         p = _load_plan(plan)
         with _store(db) as store:
             run = draw_plan(store, p, seed=the_seed, task_ids=task or None, out_dir=out,
-                            options=DrawOptions(repeat_window_days=repeat_window))
+                            options=DrawOptions(repeat_window_days=repeat_window, algorithm=algorithm))
         _print_run(run, as_json)
         _exit_for(run)
 
@@ -112,9 +131,10 @@ def register(app: typer.Typer) -> None:
         share_commit: list[str] = typer.Option([], "--share-commit", help="部门=份额SHA-256（可重复）/ DEPT=SHA256, repeatable"),
         out: Optional[Path] = typer.Option(None, "--out", help="公布承诺的目录 / directory to publish <task>.commit.json"),
         repeat_window: Optional[int] = typer.Option(None, "--repeat-window", help="防重复检查天数 / anti-repeat days"),
+        algorithm: str = typer.Option(_ALG, "--algorithm", help=_ALG_HELP),
         as_json: bool = typer.Option(False, "--json", help="JSON 输出 / JSON output"),
     ) -> None:
-        """承诺: 固定合格对象集合与全部参数，记入账本 / commit to the eligible sets and parameters."""
+        """承诺: 固定合格对象集合、封存密钥与全部参数，记入账本 / commit to the eligible sets, seal and parameters."""
         from dbsj.draw import DrawOptions, commit_draw
 
         commits = {}
@@ -127,7 +147,7 @@ def register(app: typer.Typer) -> None:
         with _store(db) as store:
             run = commit_draw(store, p, task or None, seed_kind=seed_kind, beacon_chain=chain, beacon_round=round_no,
                               share_commitments=commits or None, out_dir=out,
-                              options=DrawOptions(repeat_window_days=repeat_window))
+                              options=DrawOptions(repeat_window_days=repeat_window, algorithm=algorithm))
         _print_run(run, as_json)
 
     @draw.command("reveal")
@@ -157,15 +177,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command("verify")
     def verify(
-        record: Path = typer.Argument(..., help="抽取记录 <任务>.draw.json / draw record"),
+        record: Path = typer.Argument(..., help="抽取记录 <任务>.draw.json 或 <任务>.public.json / draw record"),
         db: Optional[Path] = typer.Option(None, "--db", help="存储文件 / store file"),
+        anchor: list[Path] = typer.Option([], "--anchor",
+                                          help="先前公布的 <任务>.commit.json 或 <任务>.public.json（可重复）/ "
+                                               "a file published earlier, repeatable"),
         as_json: bool = typer.Option(False, "--json", help="JSON 输出 / JSON output"),
     ) -> None:
-        """复核抽取记录: 由存储中的合格集合重新推导抽取与分配 / re-derive a draw record from the store."""
+        """复核抽取记录: 记录绑定的每个字段，并由存储重新推导 / check a draw record, and re-derive it from the store."""
         from dbsj.draw import verify_record
 
         with _store(db, read_only=True) as store:
-            report = verify_record(store, record)
+            report = verify_record(store, record, anchors=anchor)
         if as_json:
             typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         elif report.ok:
@@ -175,6 +198,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"验证未通过: {report.draw_id}" if _zh() else f"NOT verified: {report.draw_id}")
             for d in report.differences:
                 typer.echo(f"  - {d}")
+        if not as_json:
+            for w in report.warnings:
+                typer.echo(f"  ! {w}")
         if not report.ok:
             raise SystemExit(1)
 

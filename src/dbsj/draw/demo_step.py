@@ -2,7 +2,7 @@
 
 A fixed witnessed dice seed (the demo is reproducible; the record says the seed was known before the
 commitment), records under ``demo/records/``, every record checked with ``dbsj verify`` and — from the pool
-export alone — with the standard-library verifier.
+export and the public commitment and record as anchors — with the standard-library verifier.
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ def draw_step(ctx: Any) -> dict[str, Any]:
         pool = out / "pools" / f"{path.name.removesuffix('.draw.json')}.pool.csv"
         pool.parent.mkdir(parents=True, exist_ok=True)
         export_draw_pool(ctx.store, path, pool)
-        standalone = verify_files(str(path), str(pool))
+        stem = path.name.removesuffix(".draw.json")
+        anchors = [str(path.with_name(f"{stem}.commit.json")), str(path.with_name(f"{stem}.public.json"))]
+        standalone = verify_files(str(path), str(pool), None, anchors)
         t = run.summary["tasks"][tid]
         tasks[tid] = {"name": plan.task(tid).name, "eligible": t["eligible"], "selected": t["selected"],
                       "visits": t["visits"], "short_strata": len(t["short_strata"]),

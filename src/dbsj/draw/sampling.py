@@ -1,6 +1,7 @@
 """Sampling any list of ids (``dbsj sample``) with either algorithm.
 
-``dbsj-sha256-bottomk/1`` uses the native ticket with task id ``""`` and stratum ``""`` (one stratum);
+``dbsj-sha256-bottomk/1`` uses the v1 native ticket with task id ``""`` and stratum ``""`` (one stratum; a
+list sampled here has no seal, so the sealed ``dbsj-sha256-bottomk/2`` does not apply);
 ``rivest-consistent-2018`` reproduces Rivest's consistent_sampler order without replacement.
 Either way the output is the first ``take`` ids in draw order with their tickets.
 """
@@ -11,14 +12,14 @@ from typing import Any
 
 from dbsj.draw.consistent import RIVEST_ALGORITHM, consistent_order
 from dbsj.errors import InputError
-from dbsj.verifier import ALGORITHM, ticket
+from dbsj.verifier import ALGORITHM_V1, ticket
 
 __all__ = ["ALGORITHMS", "sample_ids"]
 
-ALGORITHMS = (ALGORITHM, RIVEST_ALGORITHM)
+ALGORITHMS = (ALGORITHM_V1, RIVEST_ALGORITHM)
 
 
-def sample_ids(ids: list[str], *, seed: str, take: int | None = None, algorithm: str = ALGORITHM) -> list[dict[str, Any]]:
+def sample_ids(ids: list[str], *, seed: str, take: int | None = None, algorithm: str = ALGORITHM_V1) -> list[dict[str, Any]]:
     """``[{"id", "ticket"}, …]`` for the first ``take`` ids (all when ``None``) in draw order.
 
     :raises InputError: an empty or duplicate id, an empty seed, a negative ``take``, an unknown algorithm.

@@ -110,12 +110,17 @@ class BeaconSeed:
                             hint_zh="必须使用承诺中写明的轮次，不能挑选", hint_en="use exactly the committed round; rounds cannot be chosen")
         return rnd
 
-    def section(self) -> dict[str, Any]:
-        name, _ = _chain(self.chain)
-        return {"beacon": {"chain": name, "round": self.round, "signature": self.signature.strip().lower(),
-                           "randomness": self.randomness.strip().lower(),
+    def section(self, *, v1: bool = False) -> dict[str, Any]:
+        """The kind's fields of the record's seed section (docs/draw-spec.md §6)."""
+        name, params = _chain(self.chain)
+        if v1:
+            return {"beacon": {"chain": name, "round": self.round, "signature": self.signature.strip().lower(),
+                               "randomness": self.randomness.strip().lower(),
+                               "round_time": beacon_round_time(name, self.round).isoformat(),
+                               "checked": "randomness = SHA-256(signature) (consistency, not authenticity)"}}
+        return {"beacon": {"chain": name, "chain_hash": params["chain_hash"], "round": self.round,
                            "round_time": beacon_round_time(name, self.round).isoformat(),
-                           "checked": "randomness = SHA-256(signature) (consistency, not authenticity)"}}
+                           "signature": self.signature.strip().lower(), "randomness": self.randomness.strip().lower()}}
 
 
 @attrs.frozen(slots=True)
@@ -144,7 +149,7 @@ class SharesSeed:
                                 f"the share revealed by {dept} does not match its committed hash", where=dept)
         return shares_seed(self.shares)
 
-    def section(self) -> dict[str, Any]:
+    def section(self, *, v1: bool = False) -> dict[str, Any]:  # noqa: ARG002
         return {"shares": dict(self.shares)}
 
 
@@ -172,7 +177,11 @@ class DiceSeed:
                             f"the commitment expects a {protocol.get('kind')} seed, not dice")
         return self.normalised()
 
-    def section(self) -> dict[str, Any]:
+    def known_value(self) -> str:
+        """The seed value, known before the commitment when the dice are thrown first (one-shot draws)."""
+        return self.normalised()
+
+    def section(self, *, v1: bool = False) -> dict[str, Any]:  # noqa: ARG002
         return {"dice": {"digits": self.normalised(), "witnesses": list(self.witnesses)}}
 
 
@@ -192,7 +201,12 @@ class DemoSeed:
                             f"the commitment expects a {protocol.get('kind')} seed; one-shot seeds are for demos and tests")
         return self.text
 
-    def section(self) -> dict[str, Any]:
+    def known_value(self) -> str:
+        if not self.text:
+            raise SeedError("种子不能为空", "the seed must not be empty")
+        return self.text
+
+    def section(self, *, v1: bool = False) -> dict[str, Any]:  # noqa: ARG002
         return {}
 
 

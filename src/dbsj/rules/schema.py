@@ -366,6 +366,18 @@ class PackManifest(_Strict):
     source: str | None = Field(None, description="the policy documents this pack implements")
     extends: tuple[str, ...] = ()
     description: str | None = None
+    confidential_fields: tuple[str, ...] = Field(
+        (), description="target fields whose values must never be published (credit_class always is): a task that "
+                        "stratifies or filters by one keeps its seal and pool export for auditors (docs/draws.md)")
+
+    @field_validator("confidential_fields")
+    @classmethod
+    def _known_fields(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        known = ("credit_class", "entity_kind", "industry", "office", "region", "tags")
+        bad = [f for f in v if f not in known]
+        if bad:
+            raise ValueError(f"unknown target field(s) {', '.join(map(repr, bad))}; use {', '.join(known)}")
+        return tuple(sorted(set(v)))
 
 
 SetRule = Union[CoverageRule, ShareRule, CheckRule, PredicateRule, RepeatRule]

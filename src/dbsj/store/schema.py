@@ -12,6 +12,7 @@ from dbsj.store.migrations import (
     m002_draws,
     m003_lifecycle,
     m004_outputs,
+    m005_draw_v2,
     m006_assignment_inputs,
     m008_bindings,
 )
@@ -24,6 +25,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (2, m002_draws.DESCRIPTION, m002_draws.DDL),
     (3, m003_lifecycle.DESCRIPTION, m003_lifecycle.DDL),
     (4, m004_outputs.DESCRIPTION, m004_outputs.DDL),
+    (5, m005_draw_v2.DESCRIPTION, m005_draw_v2.DDL),
     (6, m006_assignment_inputs.DESCRIPTION, m006_assignment_inputs.DDL),
     (8, m008_bindings.DESCRIPTION, m008_bindings.DDL),
 ]
