@@ -344,8 +344,11 @@ def public_visits(assignment) -> list | None:  # noqa: ANN001
     """The public form of an assignment's visits: who visits is never published, only which departments."""
     if assignment is None:
         return None
+    # dbsj-assign/2 visits name their departments; older ones only through their teams
     return [{"visit_id": v["visit_id"], "uscc": v["uscc"], "due": v["due"], "tasks": list(v["tasks"]),
-             "departments": [m["department"] for m in v.get("team", [])]} for v in assignment.get("visits", [])]
+             "departments": list(v["departments"]) if "departments" in v
+             else sorted({m["department"] for m in v.get("team", [])}, key=lambda d: d.encode("utf-8"))}
+            for v in assignment.get("visits", [])]
 
 
 def public_body(record: dict) -> dict:
@@ -489,6 +492,8 @@ _ROW_KEYS = {"rank", "id", "ticket", "batch", "due"}
 _ENTRY_KEYS = {"seq", "kind", "subject", "payload", "recorded_at", "prev_hash", "hash"}
 _PAYLOAD_KEYS = {"run_id", "commitment_sha256", "seed_sha256", "selection_sha256", "assignment_sha256",
                  "public_sha256", "selected"}
+#: Added to the payload when the record has an assignment: the digest of its inputs snapshot and of each part.
+_PAYLOAD_ASSIGNMENT_KEYS = {"assignment_inputs_sha256", "assignment_inputs"}
 _SEED_KIND_KEYS = {"beacon": {"beacon"}, "shares": {"shares"}, "dice": {"dice"}, "demo": set()}
 _BEACON_KEYS = {"chain", "chain_hash", "round", "round_time", "signature", "randomness"}
 
@@ -775,9 +780,10 @@ def _check_commitment(com, problems: list[str]) -> None:  # noqa: ANN001
         if root != elig["root"]:
             problems.append(f"{w}.eligible.root: does not bind the strata (labels, counts, digests)")
     ex = com["exclusions"]
+    # (canonical JSON orders the keys, so their order in the file says nothing)
     if not isinstance(ex, dict) or not set(ex) <= set(_EXCLUSION_REASONS) or \
-            not all(_is_int(v) and v > 0 for v in ex.values()) or list(ex) != [r for r in _EXCLUSION_REASONS if r in ex]:
-        problems.append(f"{w}.exclusions: reason → positive count, in the spec's order of reasons")
+            not all(_is_int(v) and v > 0 for v in ex.values()):
+        problems.append(f"{w}.exclusions: reason → positive count, reasons of the spec only")
 
 
 def _check_selection(rec: dict, seal: bytes | None, value: str | None, problems: list[str]) -> None:
@@ -879,7 +885,7 @@ def _check_visits(visits, selected: dict, task_id: str, where: str, problems: li
 
 
 def _check_ledger(ledger, draw_id: str, run_id, hashes: dict, count, public_sha: str, problems: list[str],  # noqa: ANN001
-                  revealed_at=None) -> None:  # noqa: ANN001
+                  revealed_at=None, inputs_sha256=None, inputs_known: bool = False) -> None:  # noqa: ANN001
     w = "ledger"
     if not _keys(ledger, {"entry", "head"}, w, problems):
         return
@@ -898,7 +904,22 @@ def _check_ledger(ledger, draw_id: str, run_id, hashes: dict, count, public_sha:
     if at is not None and revealed_at is not None and at < revealed_at:
         problems.append(f"{w}.entry.recorded_at: before the seed's revealed_at")
     payload = entry["payload"]
-    if _keys(payload, _PAYLOAD_KEYS, f"{w}.entry.payload", problems):
+    # a dbsj-assign/2 assignment binds its inputs snapshot too; an auditor record knows whether it has one
+    # (the section's inputs_sha256), a public record does not, and takes the payload's word for it
+    if inputs_known:
+        with_inputs = inputs_sha256 is not None
+    else:
+        with_inputs = isinstance(payload, dict) and hashes.get("assignment_sha256") is not None \
+            and bool(_PAYLOAD_ASSIGNMENT_KEYS & set(payload))
+    expect = _PAYLOAD_KEYS | (_PAYLOAD_ASSIGNMENT_KEYS if with_inputs else set())
+    if _keys(payload, expect, f"{w}.entry.payload", problems):
+        if with_inputs:
+            parts, bound = payload["assignment_inputs"], payload["assignment_inputs_sha256"]
+            if not isinstance(parts, dict) or not all(_is_hex64(v) for v in parts.values()) \
+                    or hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest() != bound:
+                problems.append(f"{w}.entry.payload.assignment_inputs: its parts do not hash to assignment_inputs_sha256")
+            if inputs_sha256 is not None and bound != inputs_sha256:
+                problems.append(f"{w}.entry.payload.assignment_inputs_sha256: not the assignment's inputs_sha256")
         if run_id is not None and payload["run_id"] != run_id:
             problems.append(f"{w}.entry.payload.run_id: not the committed run")
         for k, v in hashes.items():
@@ -1038,7 +1059,9 @@ def verify_data(record: dict, *, pool: dict | None = None, anchors: list | None 
                       {"commitment_sha256": record["commitment_sha256"], "seed_sha256": record["seed_sha256"],
                        "selection_sha256": record["selection_sha256"], "assignment_sha256": record["assignment_sha256"]},
                       (record["selection"] or {}).get("count") if isinstance(record["selection"], dict) else None,
-                      public_sha, problems, revealed)
+                      public_sha, problems, revealed,
+                      (record["assignment"] or {}).get("inputs_sha256") if isinstance(record["assignment"], dict) else None,
+                      inputs_known=True)
         if pool is not None:
             _check_against_pool(record, pool, seal, value, problems)
         if inspectors is not None:

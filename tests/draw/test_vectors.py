@@ -58,6 +58,9 @@ def test_vector_draws_verify_standalone(folder, tid):
     anchors = ["--anchor", base / f"{tid}.commit.json", "--anchor", base / f"{tid}.public.json"]
     res = run(base / f"{tid}.draw.json", base / f"{tid}.pool.csv", *anchors)
     assert res.returncode == 0, res.stdout + res.stderr
+    # with the auditor's inspector export the assignment re-derives too
+    res = run(base / f"{tid}.draw.json", base / f"{tid}.pool.csv", base / f"{tid}.inspectors.json", *anchors)
+    assert res.returncode == 0 and "inspector export" in res.stdout, res.stdout + res.stderr
     public = json.loads((base / f"{tid}.public.json").read_text(encoding="utf-8"))
     if public["confidential"]:
         assert run(base / f"{tid}.public.json", "--anchor", base / f"{tid}.commit.json").returncode == 0

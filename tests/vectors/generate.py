@@ -95,6 +95,7 @@ def draws(out: Path) -> None:
             run = dbsj.draw_plan(store, plan, seed=DICE, out_dir=folder, _seals=_seal)
             for tid, path in run.records.items():
                 dbsj.export_draw_pool(store, path, folder / f"{tid}.pool.csv")
+                dbsj.export_inspectors(store, path, folder / f"{tid}.inspectors.json")
 
 
 def main(argv: list[str]) -> int:
