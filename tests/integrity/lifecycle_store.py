@@ -95,9 +95,31 @@ class Courier:
         return {"delivered": True, "reference": f"GS-{batch['year']}-{batch['notice_no']:03d}"}
 
 
+class Kinship:
+    """A recusal plug-in: the first two candidate pairs of every window it is asked about are related."""
+
+    @dbsj.hookimpl
+    def dbsj_recusal(self, candidates, context):
+        pairs = sorted(set(zip(candidates.column("uscc").to_pylist(), candidates.column("staff_id").to_pylist())))[:2]
+        return pa.table({"uscc": [u for u, _ in pairs], "staff_id": [s for _, s in pairs],
+                         "reason": ["亲属关系"] * len(pairs)})
+
+
+#: A second plan drawn in its own run, so every per-run table holds more than one run.
+PLAN_B = {
+    "id": "XJ2023-B", "year": 2023, "authority": "新疆维吾尔自治区市场监督管理局", "title": "2023 年度卫生专项抽查计划",
+    "tasks": [
+        {"id": "T3", "name": "公共场所卫生抽查", "sponsor": "卫生健康", "items": ["WJ-01"], "start": "2023-03-01",
+         "sampling": {"strata": ["region"], "quota": {"count": 1}},
+         "batches": [{"name": "全年", "deadline": "2023-10-15"}]},
+    ],
+}
+
+
 def plugin_manager() -> dbsj.PluginManager:
     pm = dbsj.PluginManager(load_entry_points=False)
     pm.register(Courier(), "courier")
+    pm.register(Kinship(), "kinship")
     dbsj.reset_plugin_manager(pm)
     return pm
 
@@ -163,6 +185,9 @@ def build(folder: Path, *, publish: bool = True) -> SimpleNamespace:
             dbsj.import_batches(store, "targets", arrow("targets", changed), source="test:targets-again",
                                 quarantine_dir=folder)
             dbsj.commit_draw(store, plan, ["T1"], seed_kind="dice")  # a run committed, not yet revealed
+        # a second plan in its own run, drawn last: every per-run table holds two runs, and the last rows of
+        # every draw table belong to a revealed draw with a record
+        dbsj.draw_plan(store, dbsj.Plan.model_validate(PLAN_B), seed="tamper-suite-b", out_dir=records)
         head_path = folder / "head.anchor.json"
         head_path.write_text(json.dumps(dbsj.Ledger(store).anchor()), encoding="utf-8")
     return SimpleNamespace(db=db, records=records, pub=pub, batches=batches, t1=t1, t2=t2, folder=folder,

@@ -58,6 +58,8 @@ TABLE_COVERAGE: dict[str, TableCoverage] = {
     "draws": TableCoverage("audit_draws", "draw attempts and their states against the ledger (the draw layer)"),
     "draw_runs": TableCoverage("audit_draws", "runs, protocols and seeds against the ledger (the draw layer)"),
     "draw_items": TableCoverage("audit_draws", "the items of each draw against its commitment (the draw layer)"),
+    "draw_seals": TableCoverage("audit_draws", "each draw's seal against the seal_sha256 of its commitment, whose hash "
+                                               "the draw.commit entry binds (the draw layer)"),
     "draw_eligible": TableCoverage("audit_draws", "eligible sets against the committed stratum digests (the draw layer)"),
     "draw_exclusions": TableCoverage("audit_draws", "exclusion counts against the commitment (the draw layer)"),
     "selections": TableCoverage("audit_draws", "selections against the revealed selection digest (the draw layer)"),

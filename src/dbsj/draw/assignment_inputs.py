@@ -329,7 +329,10 @@ def audit_assignments(store: Any) -> list[AuditFinding]:
                 add(table, did, f"抽取 {did} 没有揭示记录，却有分配数据行", f"rows for draw {did}, which the ledger never revealed")
     for (rid,) in store.execute("SELECT run_id FROM assignment_inputs ORDER BY 1").fetchall():
         in_runs = store.execute("SELECT count(*) FROM draw_runs WHERE run_id = ?", [rid]).fetchall()[0][0]
-        if in_runs and rid not in runs:
+        if not in_runs:
+            add("assignment_inputs", rid, f"分配输入快照属于不存在的批次 {rid}",
+                f"an assignment inputs snapshot for run {rid}, which does not exist")
+        elif rid not in runs:
             add("assignment_inputs", rid, f"批次 {rid} 的分配输入快照没有被账本上的揭示记录绑定",
                 f"the assignment inputs snapshot of run {rid} is bound by no draw.reveal entry on the ledger")
     for rid in sorted(runs):

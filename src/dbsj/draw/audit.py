@@ -24,7 +24,7 @@ from dbsj.store.digest import eligible_digests
 from dbsj.store.findings import AuditFinding
 from dbsj.verifier import ALGORITHM, canonical_json, eligible_salt, sha256_hex
 
-__all__ = ["audit_draws"]
+__all__ = ["audit_draws", "exclusions_digest"]
 
 
 def _f(table: str, key: str, zh: str, en: str) -> AuditFinding:
@@ -33,6 +33,18 @@ def _f(table: str, key: str, zh: str, en: str) -> AuditFinding:
 
 def _sha(value: Any) -> str:
     return sha256_hex(canonical_json(value).encode("utf-8"))
+
+
+def exclusions_digest(con: Any, draw_id: str) -> str:
+    """Order-independent digest of a draw's ``draw_exclusions`` rows, bound on its ``draw.commit`` entry:
+    SHA-256 of each row's ``uscc`` U+001F ``reason``, grouped by the id's last two characters, each group's sorted
+    hashes hashed, and the sorted group digests hashed (SHA-256 of the empty text for no rows)."""
+    ((digest,),) = con.execute(  # fetched to the end: a half-read result blocks the connection
+        "SELECT coalesce(sha256(array_to_string(list_sort(list(g)), '')), sha256('')) FROM ("
+        "  SELECT sha256(array_to_string(list_sort(list(h)), '')) AS g FROM ("
+        "    SELECT right(uscc, 2) AS b, sha256(uscc || chr(31) || reason) AS h FROM draw_exclusions WHERE draw_id = ?)"
+        "  GROUP BY b)", [draw_id]).fetchall()
+    return digest
 
 
 def audit_draws(store: Any) -> list[AuditFinding]:
@@ -84,6 +96,19 @@ def audit_draws(store: Any) -> list[AuditFinding]:
         items = sorted(r[0] for r in con.execute("SELECT item_code FROM draw_items WHERE draw_id = ?", [did]).fetchall())
         if items != sorted(com.get("task", {}).get("items", [])):
             out.append(_f("draw_items", did, "抽取覆盖的事项与承诺不符", "the draw's items differ from the commitment's"))
+        excl = {r: int(n) for r, n in con.execute("SELECT reason, count(*) FROM draw_exclusions WHERE draw_id = ? "
+                                                  "GROUP BY reason", [did]).fetchall()}
+        if excl != dict(com.get("exclusions") or {}):
+            out.append(_f("draw_exclusions", did, "排除记录与承诺中的排除计数不符",
+                          "the exclusion rows do not give the committed exclusion counts"))
+        bound = commit[0].get("exclusions_sha256") if commit else None
+        if bound is not None and exclusions_digest(con, did) != bound:
+            out.append(_f("draw_exclusions", did, "排除记录与账本上承诺时绑定的摘要不符",
+                          "the exclusion rows do not hash to the exclusions_sha256 the draw.commit entry binds"))
+        if (plan_id, task_id, attempt, algorithm, run_id) != (com.get("plan", {}).get("id"), com.get("task", {}).get("id"),
+                                                             com.get("attempt"), com.get("algorithm"), com.get("run_id")):
+            out.append(_f("draws", did, "抽取行（计划、任务、尝试次数、算法、批次）与承诺不符",
+                          "the draw's row (plan, task, attempt, algorithm, run) differs from its commitment"))
         v2 = com.get("algorithm") == ALGORITHM
         seal = None
         if v2:
@@ -134,8 +159,16 @@ def audit_draws(store: Any) -> list[AuditFinding]:
         for n, (attempt, did, status) in enumerate(rows):
             if status == "superseded" and not any(s in ("drawn", "superseded") for _a, _d, s in rows[n + 1:]):
                 out.append(_f("draws", did, "抽取记为被取代，但之后没有新的抽取", "the draw is superseded, but no later draw exists"))
-    # runs against their draws
+    # runs against their draws, and every draw in exactly its run
     status_of = {d[0]: d[5] for d in draws}
+    listed: dict[str, list[str]] = {}
+    for run_id, draw_ids in con.execute("SELECT run_id, draw_ids FROM draw_runs ORDER BY run_id").fetchall():
+        for d in draw_ids:
+            listed.setdefault(d, []).append(run_id)
+    for d in draws:
+        if d[5] != "failed" and listed.get(d[0]) != [d[8]]:
+            out.append(_f("draw_runs", d[8] or d[0], f"抽取 {d[0]} 应只属于批次 {d[8]}，draw_runs 中为 {listed.get(d[0], [])}",
+                          f"draw {d[0]} should belong to exactly its run {d[8]}; draw_runs lists it in {listed.get(d[0], [])}"))
     for run_id, status, draw_ids in con.execute("SELECT run_id, status, draw_ids FROM draw_runs ORDER BY run_id").fetchall():
         members = [status_of.get(d) for d in draw_ids]
         allowed = {"committed": {"committed"}, "drawn": {"drawn", "superseded"}, "failed": {"failed"}}.get(status)

@@ -497,9 +497,12 @@ def _commit_task(store: Any, ledger: Ledger, plan: Plan, plan_sha: str, task: Ta
             "committed_at": committed_at.isoformat(),
         }
     sha = hashlib.sha256(canonical_json(commitment).encode("utf-8")).hexdigest()
+    from dbsj.draw.audit import exclusions_digest
+
     entry = ledger.append("draw.commit", draw_id, {"run_id": run_id, "commitment_sha256": sha,
                                                    "eligible": int(total), "strata": len(strata),
-                                                   "exclusions": exclusions, "seed_protocol": protocol["kind"]})
+                                                   "exclusions": exclusions, "seed_protocol": protocol["kind"],
+                                                   "exclusions_sha256": exclusions_digest(store.con, draw_id)})
     store.execute("INSERT INTO draw_items SELECT ?, unnest(?::VARCHAR[])", [draw_id, list(task.items)])
     store.execute("INSERT INTO draws VALUES (?, ?, ?, ?, ?, 'committed', ?, NULL, ?, ?, ?, ?, ?)",
                   [draw_id, plan.id, task.id, attempt, commitment["algorithm"], protocol["kind"], entry.seq, committed_at,

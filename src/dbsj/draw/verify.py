@@ -202,6 +202,7 @@ def _expected_record(store: Any, draw_id: str, rec: dict[str, Any], options: Dra
         diffs.append(f"draw {draw_id}: the store says {status}; it was never revealed")
         return None
     ledger = Ledger(store)
+    d += _draw_rows_differences(store, draw_id, com, summary, status)
     # commitment: stored, ledgered at commit time
     com_sha = _sha(com)
     if com_sha != stored_sha:
@@ -296,6 +297,44 @@ def _expected_record(store: Any, draw_id: str, rec: dict[str, Any], options: Dra
     warnings += w
     checked += c
     return exp
+
+
+def _draw_rows_differences(store: Any, draw_id: str, com: dict[str, Any], summary: dict[str, Any],
+                           status: str) -> list[str]:
+    """The store's rows about this draw beside its commitment: the ``draws`` row, its run, its items, its
+    exclusion counts, and that no other draw stands for the same task."""
+    out: list[str] = []
+    plan_id, task_id, attempt, algorithm, run_id = store.execute(
+        "SELECT plan_id, task_id, attempt, algorithm, run_id FROM draws WHERE draw_id = ?", [draw_id]).fetchall()[0]
+    if (plan_id, task_id, attempt, algorithm, run_id) != (com.get("plan", {}).get("id"), com.get("task", {}).get("id"),
+                                                         com.get("attempt"), com.get("algorithm"), com.get("run_id")):
+        out.append("store: the draws row (plan, task, attempt, algorithm, run) differs from the commitment")
+    others = store.execute("SELECT draw_id FROM draws WHERE plan_id = ? AND task_id = ? AND status = 'drawn' "
+                           "AND draw_id <> ? ORDER BY 1", [plan_id, task_id, draw_id]).fetchall()
+    if status == "drawn" and others:
+        out.append(f"store: another draw stands for the same task ({others[0][0]})")
+    runs = store.execute("SELECT run_id, status, seed FROM draw_runs WHERE list_contains(draw_ids, ?) ORDER BY 1",
+                         [draw_id]).fetchall()
+    if [r[0] for r in runs] != [run_id]:
+        out.append(f"store: the draw should belong to exactly its run {run_id}; draw_runs lists it in "
+                   f"{[r[0] for r in runs]}")
+    elif runs[0][1] != "drawn" or json.loads(runs[0][2] or "null") != summary.get("seed"):
+        out.append("store: the run's status or seed in draw_runs differs from the draw's reveal")
+    items = [r[0] for r in store.execute("SELECT item_code FROM draw_items WHERE draw_id = ? ORDER BY 1",
+                                         [draw_id]).fetchall()]
+    if items != sorted(com.get("task", {}).get("items", [])):
+        out.append("store: draw_items differs from the items of the commitment")
+    excl = dict(store.execute("SELECT reason, count(*) FROM draw_exclusions WHERE draw_id = ? GROUP BY reason",
+                              [draw_id]).fetchall())
+    if {k: int(v) for k, v in excl.items()} != dict(com.get("exclusions") or {}):
+        out.append("store: draw_exclusions does not give the committed exclusion counts")
+    from dbsj.draw.audit import exclusions_digest
+
+    bound = [json.loads(p).get("exclusions_sha256") for (p,) in store.execute(
+        "SELECT payload FROM ledger WHERE kind = 'draw.commit' AND subject = ? ORDER BY seq", [draw_id]).fetchall()]
+    if bound and bound[0] is not None and exclusions_digest(store.con, draw_id) != bound[0]:
+        out.append("store: draw_exclusions does not hash to the exclusions_sha256 the draw.commit entry binds")
+    return out
 
 
 def _verify_v2(store: Any, path: str, rec: dict[str, Any], options: DrawOptions,

@@ -169,6 +169,9 @@ class LedgerAnchor:
     :ivar what: ``anchor``, ``draw record``, ``commitment``, ``public record`` or ``publication``.
     :ivar publication: for a publication's JSON: ``authority``, ``year``, ``number`` and the file's ``sha256``,
         which the chain's ``publication.batch`` entry must bind.
+    :ivar commitment: for a v2 public commitment (``dbsj-draw-commitment/2``, published before the seed, which
+        names no head): ``draw_id`` and ``commitment_sha256``, which a ``draw.commit`` entry of the chain must bind;
+        ``head`` is then empty.
     """
 
     head: str
@@ -177,6 +180,7 @@ class LedgerAnchor:
     source: str = ""
     what: str = "anchor"
     publication: dict[str, Any] | None = None
+    commitment: dict[str, Any] | None = None
 
 
 def anchors_from_json(data: Any, source: str, *, file_sha256: str | None = None) -> list[LedgerAnchor]:
@@ -187,9 +191,14 @@ def anchors_from_json(data: Any, source: str, *, file_sha256: str | None = None)
         if data.get("format") == ANCHOR_FORMAT and _is_head(data.get("head")):
             seq = data.get("seq")
             out.append(LedgerAnchor(data["head"], seq if isinstance(seq, int) else None, data.get("taken_at"), source))
+        if data.get("format") == "dbsj-draw-commitment/2" and _is_head(data.get("commitment_sha256")):
+            out.append(LedgerAnchor("", None, data.get("committed_at"), source, "commitment",
+                                    commitment={"draw_id": data.get("draw_id"),
+                                                "commitment_sha256": data["commitment_sha256"]}))
         ledger = data.get("ledger")
-        if isinstance(ledger, dict) and _is_head(ledger.get("head")):  # auditor draw record
-            seq = ledger.get("reveal_seq")
+        if isinstance(ledger, dict) and _is_head(ledger.get("head")):  # draw record (v1 auditor; v2 both forms)
+            entry = ledger.get("entry") if isinstance(ledger.get("entry"), dict) else {}
+            seq = ledger.get("reveal_seq", entry.get("seq"))
             seed = data.get("seed") if isinstance(data.get("seed"), dict) else {}
             out.append(LedgerAnchor(ledger["head"], seq if isinstance(seq, int) else None, seed.get("revealed_at"),
                                     source, "draw record"))
@@ -260,6 +269,9 @@ def check_anchors(ledger: Ledger, anchors: list[LedgerAnchor]) -> list[AuditFind
     placed: list[tuple[LedgerAnchor, int]] = []
     for a in anchors:
         key = f"{Path(a.source).name or a.source} ({a.what})"
+        if a.commitment is not None:
+            out.extend(_check_commitment_anchor(ledger, a, key))
+            continue
         if a.seq is not None and a.seq > 0:
             held = by_seq.get(a.seq)
             if held is None:
@@ -297,6 +309,17 @@ def check_anchors(ledger: Ledger, anchors: list[LedgerAnchor]) -> list[AuditFind
                                         f"锚点顺序与账本不符: {a.at} 的链头在第 {s} 条，{b.at} 的在第 {t} 条",
                                         f"anchors out of order: the head of {a.at} is entry #{s}, that of {b.at} is #{t}"))
     return out
+
+
+def _check_commitment_anchor(ledger: Ledger, a: LedgerAnchor, key: str) -> list[AuditFinding]:
+    com = a.commitment or {}
+    for (payload,) in ledger.store.execute("SELECT payload FROM ledger WHERE kind = 'draw.commit' AND subject = ?",
+                                           [com.get("draw_id")]).fetchall():
+        if json.loads(payload).get("commitment_sha256") == com.get("commitment_sha256"):
+            return []
+    return [AuditFinding("anchor", key, f"账本中没有公开承诺 {com.get('draw_id')} 所绑定的承诺记录：账本被截断或被改写",
+                         f"the ledger holds no draw.commit entry binding the published commitment of "
+                         f"{com.get('draw_id')}: it was truncated or rewritten")]
 
 
 def _check_publication_anchor(ledger: Ledger, a: LedgerAnchor, key: str, head_seq: int) -> list[AuditFinding]:
