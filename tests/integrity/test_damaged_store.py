@@ -502,3 +502,57 @@ def test_restore_refuses_a_store_in_use(good, tmp_path):
         holder.stdin.close()
         holder.wait(60)
     assert p.read_bytes() == good["bytes"]
+
+
+# -- a file shorter than its header: honest when only free blocks are gone ----------------------------------------
+
+def _header_blocks(data: bytes) -> tuple[int, int]:
+    """(block count, block size) of the newer of the two DuckDB database headers (at 4 and 8 KiB)."""
+    import struct
+
+    heads = [struct.unpack_from("<QQqqQQ", data, off) for off in (4096, 8192)]
+    _c, _it, _meta, _free, blocks, block_size = max(heads, key=lambda h: h[1])
+    return blocks, block_size
+
+
+@pytest.fixture(scope="module")
+def shrunk(good):
+    """An honest store whose last checkpoint cut its free tail off: a large scratch table was written,
+    checkpointed, then dropped. DuckDB keeps the header's block count (a high-water mark) and shortens the file."""
+    path = good["work"] / "shrunk.duckdb"
+    path.write_bytes(good["bytes"])
+    with dbsj.Store(path) as store:
+        store.execute("CREATE TABLE scratch AS SELECT i, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) AS s "
+                      "FROM range(600000) t(i)")
+    with dbsj.Store(path) as store:
+        store.execute("DROP TABLE scratch")
+    data = path.read_bytes()
+    blocks, block_size = _header_blocks(data)
+    return {"path": path, "bytes": data, "blocks": blocks, "block_size": block_size}
+
+
+def test_an_honest_store_shorter_than_its_header_opens(good, shrunk):
+    data, blocks, bs = shrunk["bytes"], shrunk["blocks"], shrunk["block_size"]
+    # The premise, so the test has teeth: the header counts blocks the file no longer holds.
+    assert len(data) < HEADER + blocks * bs, (len(data), blocks)
+    assert (HEADER + blocks * bs - len(data)) // bs >= 2
+    proc = _cli("ledger", "verify", "--db", str(shrunk["path"]))
+    assert proc.returncode == 0, proc.stderr
+    # A write into it succeeds and persists, read back by a fresh connection.
+    proc = _cli("pool", "import", "items", str(good["new_items"]), "--db", str(shrunk["path"]),
+                "--quarantine-dir", str(good["work"]))
+    assert proc.returncode == 0, proc.stderr
+    with dbsj.Store(shrunk["path"], read_only=True) as s:
+        assert s.count("items", "code LIKE 'T-01%'") == 5
+        assert dbsj.Ledger(s).verify() > good["entries"]
+
+
+def test_a_shrunk_store_cut_into_used_blocks_is_refused(good, shrunk):
+    data, bs = shrunk["bytes"], shrunk["block_size"]
+    used = (len(data) - HEADER) // bs  # blocks the file holds; the last ones are in use
+    cuts = [len(data) - 1, len(data) - bs // 2, HEADER + (used - 1) * bs, HEADER + (used // 2) * bs, HEADER + bs]
+    for cut in cuts:
+        p = _copy(good, "shrunk-cut.duckdb", data[:cut])
+        proc = _cli("ledger", "verify", "--db", str(p))
+        _clear_store_error(proc, p, "截断", "dbsj restore")
+        assert p.read_bytes() == data[:cut] and not Path(f"{p}.wal").exists(), cut

@@ -3,10 +3,11 @@
 Two parts:
 
 - :func:`check_store_file` looks at an existing file *before* DuckDB opens it: a regular, non-empty file
-  that starts like a DuckDB database and is not shorter than its own header says. DuckDB reads blocks only
+  that starts like a DuckDB database and holds every block its header counts as used (DuckDB may cut free
+  blocks off the end of the file; the free list says which). DuckDB reads blocks only
   when it needs them, so a store truncated to half still opens and answers some queries; without this
   check a write that happened not to touch the missing half would commit and report success into a
-  broken store. The check reads 12 KiB, whatever the store's size.
+  broken store. The check reads 12 KiB, and the free list too when the file is shorter than its header.
 - :func:`store_error` turns any DuckDB error (on open or during use) or an ``OSError`` about the store into
   one :class:`~dbsj.errors.StoreError`, classified by ``reason``: ``locked``, ``damaged``, ``wal_damaged``,
   ``truncated``, ``not_a_store``, ``disk_full``, ``permission``, ``vanished``, ``missing``, ``failed``.
@@ -99,24 +100,90 @@ def check_store_file(path: Path) -> None:
                    f"is only {size} bytes, shorter than a DuckDB header ({_HEADER_BYTES} bytes): the file is truncated",
                    "truncated", *_restore(path), size=size)
     expected = _expected_size(head)
-    if expected is not None and size < expected:
+    if expected is not None and size < expected and not _only_free_blocks_missing(path, head, size):
         raise _lit(path, f"只有 {size} 字节，而其文件头记录的数据块需要至少 {expected} 字节：文件已被截断，部分数据丢失",
                    f"is {size} bytes but its header describes blocks needing at least {expected} bytes: "
                    "the file is truncated and part of the data is missing",
                    "truncated", *_restore(path), size=size, expected_size=expected)
 
 
-def _expected_size(head: bytes) -> int | None:
-    """Bytes the current database header's blocks occupy, or ``None`` when the header is not plausible
-    (DuckDB then judges the file itself)."""
-    best: tuple[int, int] | None = None
+def _current_header(head: bytes) -> tuple[int, int, int] | None:
+    """``(free list pointer, block count, block size)`` of the current database header, or ``None`` when
+    neither header is plausible (DuckDB then judges the file itself)."""
+    best: tuple[int, int, int, int] | None = None
     for offset in (4096, 8192):
-        _checksum, iteration, _meta, _free, blocks, block_size = _DB_HEADER.unpack_from(head, offset)
+        _checksum, iteration, _meta, free, blocks, block_size = _DB_HEADER.unpack_from(head, offset)
         plausible = (block_size and block_size & (block_size - 1) == 0 and 4096 <= block_size <= 1 << 30
                      and blocks < 1 << 40)
         if plausible and (best is None or iteration > best[0]):
-            best = (iteration, _HEADER_BYTES + blocks * block_size)
-    return best[1] if best else None
+            best = (iteration, free, blocks, block_size)
+    return best[1:] if best else None
+
+
+def _expected_size(head: bytes) -> int | None:
+    """Bytes the current database header's blocks occupy (its high-water mark), or ``None``."""
+    current = _current_header(head)
+    return None if current is None else _HEADER_BYTES + current[1] * current[2]
+
+
+# The header's block count is a high-water mark: when a checkpoint frees the blocks at the end of the file
+# (a table dropped, rows deleted, a redraw superseding a large draw), DuckDB truncates the file to its last
+# used block and keeps the count. So a file shorter than its header is honest exactly when every block past
+# its end is on the header's free list. The free list is stored in 64 metadata sub-blocks per block; each
+# sub-block starts with the pointer (sub-block index in the top byte, block id below) to the next one.
+_BLOCK_CHECKSUM = 8
+_NO_NEXT = (1 << 64) - 1
+_FREE_LIST_LIMIT = 1 << 26  # ids; far above any store's block count
+
+
+def _only_free_blocks_missing(path: Path, head: bytes, size: int) -> bool:
+    """True when every block the header counts beyond the end of the file is free (an honest, truncated-by-
+    DuckDB store); False when a used block is missing, or the free list cannot be read whole."""
+    current = _current_header(head)
+    if current is None:
+        return True
+    free_pointer, blocks, block_size = current
+    present = (size - _HEADER_BYTES) // block_size  # a partial last block counts as missing
+    missing = set(range(present, blocks))
+    sub_size = (block_size - _BLOCK_CHECKSUM) // 64 // 8 * 8
+    try:
+        with open(path, "rb") as fh:
+            def sub_block(pointer: int) -> bytes:
+                block, index = pointer & ((1 << 56) - 1), pointer >> 56
+                if block >= present or index >= 64:
+                    raise ValueError("free list outside the file")
+                fh.seek(_HEADER_BYTES + block * block_size + _BLOCK_CHECKSUM + index * sub_size)
+                data = fh.read(sub_size)
+                if len(data) != sub_size:
+                    raise ValueError("short read")
+                return data
+
+            if free_pointer == _NO_NEXT or free_pointer < 0:
+                return not missing
+            buffer, pos, seen = sub_block(free_pointer), 8, 1
+
+            def read_u64() -> int:
+                nonlocal buffer, pos, seen
+                if pos + 8 > len(buffer):
+                    (nxt,) = struct.unpack_from("<Q", buffer, 0)
+                    seen += 1
+                    if nxt == _NO_NEXT or seen > blocks * 64 + 1:
+                        raise ValueError("free list ends early")
+                    buffer, pos = sub_block(nxt), 8
+                (value,) = struct.unpack_from("<Q", buffer, pos)
+                pos += 8
+                return value
+
+            count = read_u64()
+            if count > min(blocks, _FREE_LIST_LIMIT):
+                return False
+            for _ in range(count):
+                missing.discard(read_u64())
+                if not missing:
+                    return True
+    except (OSError, ValueError, struct.error):
+        return False
+    return not missing
 
 
 # -- classification of errors ---------------------------------------------------------------------
