@@ -65,18 +65,22 @@ from dbsj.store import GENESIS, Ledger, LedgerEntry, Store, default_db_path
 from dbsj.store.backup import BackupManifest, RestoreReport, backup_store, read_backup, restore_store
 from dbsj.intake import ImportReport, IntakeLimits, export_pool, header_aliases, import_batches, import_pool, pull_pool
 from dbsj.lifecycle import (
+    CALENDAR_FORMAT,
     PUBLICATION_HEADERS,
     RESULT_COLUMNS,
     TASK_STATE_LABELS,
+    CalendarImport,
     PublicationBatch,
     RecordedResult,
     TaskState,
     WorkdayCalendar,
     add_workdays,
     advance_task,
+    calendar_schedules,
     chinese_calendar_years,
     due_results,
     flagged_targets,
+    import_calendar,
     import_results,
     is_workday,
     notice_title,
@@ -208,6 +212,7 @@ __all__ = [
     "import_pool", "import_batches", "pull_pool", "export_pool", "header_aliases", "ImportReport", "IntakeLimits",
     # lifecycle (results, working days, task states, publication, follow-up) and assessment
     "WorkdayCalendar", "is_workday", "add_workdays", "chinese_calendar_years",
+    "CalendarImport", "CALENDAR_FORMAT", "import_calendar", "calendar_schedules",
     "RecordedResult", "record_result", "record_results", "import_results", "RESULT_COLUMNS",
     "TaskState", "TASK_STATE_LABELS", "task_state", "advance_task", "sync_task_states", "task_status",
     "PublicationBatch", "PUBLICATION_HEADERS", "publish", "due_results", "publication_deadline", "notice_title",

@@ -169,6 +169,10 @@ def build(folder: Path, *, publish: bool = True) -> SimpleNamespace:
     with dbsj.Store(db) as store:
         for kind, rows in (("items", items()), ("targets", ts), ("inspectors", inspectors(ts)), ("history", history(ts))):
             dbsj.import_batches(store, kind, arrow(kind, rows), source=f"test:{kind}", quarantine_dir=folder)
+        # an imported national schedule and a region's holidays (calendar tables; the 2027 file is illustrative)
+        dbsj.import_calendar(store, Path(__file__).resolve().parents[2] / "docs" / "calendars" / "2024.yaml")
+        dbsj.import_calendar(store, Path(__file__).resolve().parents[1] / "lifecycle" / "data" /
+                             "calendar-2027-example.yaml", example=True)
         plan = dbsj.Plan.model_validate(PLAN)
         dbsj.draw_plan(store, plan, seed="tamper-suite", out_dir=records)
         t1, t2 = selected(store, "T1"), selected(store, "T2")

@@ -310,6 +310,25 @@ CASES: dict[str, dict[str, Tamper]] = {
                   "insert": _sql("followups", "T9", "INSERT INTO followups VALUES ('disposition', 'T9', "
                                  "'91650100MA0000000Q', '市场监管', '{}', DATE '2023-06-01')"),
                   "swap": _followups_swap},
+    "calendar_sources": {"change": _sql("calendar_sources", "2024/national", "UPDATE calendar_sources SET number = "
+                                        "'国办发明电〔2099〕1号' WHERE year = 2024"),
+                         "delete": _sql("calendar_sources", "2027/65", "DELETE FROM calendar_sources WHERE region = '65'"),
+                         "insert": _sql("calendar_sources", "2025/national", "INSERT INTO calendar_sources SELECT 2025, "
+                                        "region, region_name, title, number, url, published, example, file_name, "
+                                        "file_sha256, days_sha256, imported_at, ledger_seq FROM calendar_sources "
+                                        "WHERE year = 2024"),
+                         "swap": _sql("calendar_sources", "2027", "UPDATE calendar_sources SET ledger_seq = CASE "
+                                      "WHEN ledger_seq = (SELECT min(ledger_seq) FROM calendar_sources WHERE year = 2027) "
+                                      "THEN (SELECT max(ledger_seq) FROM calendar_sources WHERE year = 2027) ELSE "
+                                      "(SELECT min(ledger_seq) FROM calendar_sources WHERE year = 2027) END "
+                                      "WHERE year = 2027")},
+    "calendar_days": {"change": _sql("calendar_days", "2024/national", "UPDATE calendar_days SET kind = 'workday' "
+                                     "WHERE day = DATE '2024-10-07'"),
+                      "delete": _sql("calendar_days", "2027/65", "DELETE FROM calendar_days WHERE day = DATE '2027-03-10'"),
+                      "insert": _sql("calendar_days", "2024/national", "INSERT INTO calendar_days VALUES "
+                                     "(DATE '2024-03-04', '', 'holiday', '假日')"),
+                      "swap": _sql("calendar_days", "2024/national", "UPDATE calendar_days SET name = CASE name WHEN "
+                                   "'元旦' THEN '国庆节' ELSE '元旦' END WHERE day IN (DATE '2024-01-01', DATE '2024-10-01')")},
     "steps_in_progress": {"insert": _step_insert},
     # draws belong to the draw layer, but every row that names a ledger entry is checked here too
     "draws": {"ledger_seq": _sql("draws", "", "UPDATE draws SET ledger_seq = (SELECT min(seq) FROM ledger) "

@@ -49,6 +49,9 @@ TABLE_COVERAGE: dict[str, TableCoverage] = {
     "publication_entries": TableCoverage("publications", "digest of each batch's entries on its publication.batch entry"),
     "publication_receipts": TableCoverage("publications", "each row repeats its publication.receipt entry"),
     "followups": TableCoverage("followups", "keys and digest of each run's rows on its followup.raised entry"),
+    "calendar_sources": TableCoverage("calendars", "each imported schedule repeats its calendar.imported entry (the "
+                                                   "last for its year and region)"),
+    "calendar_days": TableCoverage("calendars", "the digest of each schedule's listed days on its calendar.imported entry"),
     "steps_in_progress": TableCoverage("steps", "each row names its <kind>.begun ledger entry"),
     "meta": TableCoverage(None, "the schema version (a store newer than dbsj is refused, older ones are migrated on "
                                 "open) and where binding began; the latter is checked against the ledger"),

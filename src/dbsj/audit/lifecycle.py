@@ -1,4 +1,5 @@
-"""Results, task states, publications, receipts, follow-ups and plan snapshots against the ledger.
+"""Results, task states, publications, receipts, follow-ups, plan snapshots and imported calendars against the
+ledger.
 
 Each row of these tables is paired with the ledger entry that recorded it; both directions are checked
 (a row no entry covers was inserted, an entry whose row is missing lost it), and every value or digest the
@@ -14,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from dbsj.audit.context import AuditContext
+from dbsj.lifecycle.calendar_data import calendar_days_digest
 from dbsj.lifecycle.followup import followup_digest
 from dbsj.lifecycle.publication import ENTRIES_DIGEST_SQL
 from dbsj.lifecycle.results import ENTRY_DIGEST_SQL, ROW_JSON_SQL
 
-__all__ = ["audit_results", "audit_task_events", "audit_publications", "audit_followups", "audit_plans"]
+__all__ = ["audit_results", "audit_task_events", "audit_publications", "audit_followups", "audit_plans",
+           "audit_calendars"]
 
 
 def _same_time(a: Any, b: Any) -> bool:
@@ -331,3 +334,57 @@ def audit_plans(ctx: AuditContext) -> None:
             ctx.find("plans", "plans", plan_id, f"计划快照的哈希与抽取 {draw_id} 承诺时的不符",
                      f"the plan snapshot's hash differs from the one draw {draw_id} committed to")
     ctx.close_check("plans")
+
+
+def audit_calendars(ctx: AuditContext) -> None:
+    """Imported calendars: each schedule row repeats its ``calendar.imported`` entry (the last for its year and
+    region), and its listed days hash to the ``days_sha256`` that entry binds."""
+    store = ctx.store
+    if not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'calendar_sources'"):
+        ctx.close_check("calendars")
+        return
+    last: dict[tuple[int, str], Any] = {}
+    for e in ctx.of_kind("calendar.imported"):
+        try:
+            last[(int(e.payload["year"]), str(e.payload["region"]))] = e
+        except (KeyError, TypeError, ValueError):
+            ctx.find("calendars", "calendar_sources", f"ledger #{e.seq}", f"账本第 {e.seq} 条日历导入条目缺少年度或地区",
+                     f"calendar entry #{e.seq} names no year or region")
+    rows = {(int(y), r): (y, r, rn, title, number, example, fsha, dsha, seq) for
+            (y, r, rn, title, number, example, fsha, dsha, seq) in store.execute(
+                "SELECT year, region, region_name, title, number, example, file_sha256, days_sha256, ledger_seq "
+                "FROM calendar_sources ORDER BY year, region").fetchall()}
+
+    def label(key: tuple[int, str]) -> str:
+        return f"{key[0]}/{key[1] or 'national'}"
+
+    for key, (y, r, rn, title, number, example, fsha, dsha, seq) in rows.items():
+        e = ctx.entry_ref(seq, "calendar_sources", label(key), "calendars", ("calendar.imported",))
+        if e is None:
+            continue
+        want = last.get(key)
+        if want is not None and want.seq != e.seq:
+            ctx.find("calendars", "calendar_sources", label(key), f"该行指向账本第 {e.seq} 条，而该年度安排最近一次导入是第 {want.seq} 条",
+                     f"the row names ledger entry #{e.seq}, but the last import of this schedule is #{want.seq}")
+        p = e.payload
+        for field, value in (("year", y), ("region", r), ("region_name", rn), ("title", title), ("number", number),
+                             ("example", example), ("file_sha256", fsha), ("days_sha256", dsha)):
+            if p.get(field) != value:
+                ctx.find("calendars", "calendar_sources", label(key), f"{field} 与账本第 {e.seq} 条不符（{value!r} ≠ {p.get(field)!r}）",
+                         f"{field} differs from ledger entry #{e.seq} ({value!r} ≠ {p.get(field)!r})")
+        days = [(d, k, n) for d, k, n in store.execute(
+            "SELECT day, kind, name FROM calendar_days WHERE region = ? AND year(day) = ?", [r, y]).fetchall()]
+        if len(days) != p.get("days") or calendar_days_digest(days) != p.get("days_sha256"):
+            ctx.find("calendars", "calendar_days", label(key), f"{label(key)} 的 {len(days)} 个日期与账本第 {e.seq} 条记录的"
+                     f" {p.get('days')} 个不符（日期被改动、删除或插入）",
+                     f"the {len(days)} listed days of {label(key)} differ from the {p.get('days')} bound by ledger entry "
+                     f"#{e.seq} (days altered, deleted or inserted)")
+    for key, e in sorted(last.items()):
+        if key not in rows:
+            ctx.find("calendars", "calendar_sources", label(key), f"账本第 {e.seq} 条导入的日历安排在表中不存在（行被删除）",
+                     f"the schedule imported by ledger entry #{e.seq} is missing (row deleted)")
+    for r, y, n in store.execute("SELECT region, year(day), count(*) FROM calendar_days GROUP BY ALL ORDER BY 2, 1").fetchall():
+        if (int(y), r) not in rows:
+            ctx.find("calendars", "calendar_days", label((int(y), r)), f"{n} 个日期没有所属的日历安排（行是插入的，或安排被删除）",
+                     f"{n} listed days belong to no stored schedule (rows inserted, or the schedule deleted)")
+    ctx.close_check("calendars")

@@ -10,7 +10,14 @@ from typing import Any
 
 from dbsj.audit.chain import audit_chain, audit_references
 from dbsj.audit.context import AuditContext
-from dbsj.audit.lifecycle import audit_followups, audit_plans, audit_publications, audit_results, audit_task_events
+from dbsj.audit.lifecycle import (
+    audit_calendars,
+    audit_followups,
+    audit_plans,
+    audit_publications,
+    audit_results,
+    audit_task_events,
+)
 from dbsj.audit.pools import audit_imports, audit_pools
 from dbsj.audit.report import AuditReport
 from dbsj.errors import DbsjError, InputError
@@ -82,6 +89,7 @@ def audit_store(store: Store, anchors: Iterable[Any] = ()) -> AuditReport:
         ("task_events", lambda: audit_task_events(ctx)),
         ("publications", lambda: audit_publications(ctx)),
         ("followups", lambda: audit_followups(ctx)),
+        ("calendars", lambda: audit_calendars(ctx)),
     ]
     for name, run in steps:
         run()

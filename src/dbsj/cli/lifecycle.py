@@ -239,16 +239,39 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo(f"report written to {path}" if _en() else f"已生成报告 {path}")
 
-    @app.command("calendar")
-    def calendar_cmd(
+    from typer.core import TyperGroup
+
+    class _DateOrCommand(TyperGroup):
+        """``dbsj calendar 2023-10-07`` is ``dbsj calendar day 2023-10-07``: a date where a command is expected."""
+
+        def resolve_command(self, ctx, args):  # noqa: ANN001, ANN202 - click's signature
+            if args and args[0] not in self.commands and args[0][:1].isdigit():
+                args = ["day", *args]
+            return super().resolve_command(ctx, args)
+
+    calendar_app = typer.Typer(cls=_DateOrCommand, no_args_is_help=True,
+                               help="工作日历：查询工作日、导入年度节假日安排 / working-day calendar: query days, import schedules")
+    app.add_typer(calendar_app, name="calendar")
+
+    def _calendar(db: Optional[Path]):  # noqa: ANN202 - WorkdayCalendar
+        from dbsj.lifecycle.calendar import WorkdayCalendar
+        from dbsj.store.store import default_db_path
+
+        path = db if db is not None else default_db_path()
+        if db is None and not path.exists():
+            return WorkdayCalendar()  # no store: plug-ins and chinese-calendar only
+        with _store(path, read_only=True) as store:
+            return WorkdayCalendar(store=store)
+
+    @calendar_app.command("day")
+    def calendar_day(
         day: str = typer.Argument(..., help="日期 / date (2023-10-07)"),
         add: Optional[int] = typer.Option(None, "--add", help="加 N 个工作日 / add N working days"),
+        db: Optional[Path] = _DB,
         as_json: bool = _JSON,
     ) -> None:
-        """查询工作日（含调休、插件日历）/ is it a working day; add working days."""
-        from dbsj.lifecycle.calendar import WorkdayCalendar
-
-        cal = WorkdayCalendar()
+        """查询工作日（含调休、导入的安排、插件日历）/ is it a working day; add working days."""
+        cal = _calendar(db)
         d = _date(day, "DAY")
         info: dict[str, Any] = {"date": d.isoformat(), "workday": cal.is_workday(d)}
         if add is not None:
@@ -262,3 +285,65 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo(f"{d}：{'工作日' if info['workday'] else '休息日'}"
                        + (f"；加 {add} 个工作日为 {info['result']}" if add is not None else ""))
+
+    @calendar_app.command("import")
+    def calendar_import(
+        file: Path = typer.Argument(..., help="日历文件（YAML/JSON，docs/calendar-format.md）/ schedule file"),
+        db: Optional[Path] = _DB,
+        replace: bool = typer.Option(False, "--replace", help="替换已导入的同年安排 / replace a stored schedule"),
+        example: bool = typer.Option(False, "--example", help="接受标为示例的文件（仅演示、测试）/ accept an example file"),
+        as_json: bool = _JSON,
+    ) -> None:
+        """导入一个年度的节假日与调休安排（及地区节假日）/ import a year's holiday schedule (and regional holidays)."""
+        from dbsj.lifecycle.calendar_data import import_calendar
+
+        with _store(db) as store:
+            got = import_calendar(store, file, replace=replace, example=example)
+        info = {"year": got.year, "file": got.file, "example": got.example,
+                "schedules": [{"region": r or None, "days": n, "ledger_seq": seq} for r, n, seq in got.schedules],
+                "differs_from_builtin": [d.isoformat() for d in got.differs_from_builtin]}
+        if as_json:
+            _out(info)
+            return
+        if got.differs_from_builtin:
+            days = "、".join(d.isoformat() for d in got.differs_from_builtin[:10]) + (
+                " …" if len(got.differs_from_builtin) > 10 else "")
+            typer.echo((f"warning: on {len(got.differs_from_builtin)} days the imported schedule differs from the built-in "
+                        f"chinese-calendar, and now wins: {days}; check the transcription against the notice" if _en() else
+                        f"警告：导入的安排有 {len(got.differs_from_builtin)} 天与内置 chinese-calendar 不同，现以导入的为准：{days}；"
+                        "请对照通知原文核对"), err=True)
+        for r, n, seq in got.schedules:
+            if _en():
+                typer.echo(f"imported {got.year} {'national schedule' if not r else f'holidays of region {r}'}: "
+                           f"{n} days listed (ledger #{seq})" + (" [EXAMPLE, not official]" if got.example else ""))
+            else:
+                typer.echo(f"已导入 {got.year} 年{'全国节假日安排' if not r else f'地区 {r} 节假日'}：列出 {n} 天"
+                           f"（账本第 {seq} 条）" + ("【示例数据，非官方】" if got.example else ""))
+
+    @calendar_app.command("show")
+    def calendar_show(
+        year: int = typer.Argument(..., help="年度 / year"),
+        db: Optional[Path] = _DB,
+        as_json: bool = _JSON,
+    ) -> None:
+        """显示存储中某年度的节假日安排及其来源 / show a year's stored schedule and its source."""
+        from dbsj.lifecycle.calendar_data import calendar_schedules
+
+        with _store(db, read_only=True) as store:
+            found = calendar_schedules(store, year)
+        if not found:
+            raise InputError(f"存储中没有 {year} 年的节假日安排", f"no schedule for {year} is stored",
+                             hint_zh="用 dbsj calendar import FILE 导入", hint_en="import one with dbsj calendar import FILE")
+        if as_json:
+            _out(found)
+            return
+        en = _en()
+        for s in found:
+            head = (("national schedule" if en else "全国安排") if s["region"] is None
+                    else (f"region {s['region']} {s['region_name']}" if en else f"地区 {s['region']} {s['region_name']}"))
+            mark = (" [EXAMPLE, not official]" if en else "【示例数据，非官方】") if s["example"] else ""
+            typer.echo(f"{s['year']} {head}{mark}: {s['title']} ({s['number']})")
+            for h in s["holidays"]:
+                typer.echo(f"  {h['date']}  {'holiday' if en else '放假'}  {h['name']}")
+            for w in s["workdays"]:
+                typer.echo(f"  {w['date']}  {'make-up workday' if en else '调休上班'}  {w['name']}")

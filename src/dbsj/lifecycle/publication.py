@@ -91,7 +91,7 @@ def publication_deadline(inspected_on: dt.date, calendar: WorkdayCalendar | None
 def due_results(store: Store, *, calendar: WorkdayCalendar | None = None) -> list[dict[str, Any]]:
     """Every standing result with its publication due date, publication date (``None`` if unpublished)
     and whether it is overdue (unpublished past its due date, or published late). Sorted by entry number."""
-    cal = calendar or WorkdayCalendar()
+    cal = calendar or WorkdayCalendar(store=store)
     days = deadline_days()
     today = clock.today()
     rows = store.execute(f"""
@@ -265,7 +265,7 @@ def publish(store: Store, out_dir: str | Path, *, authority: str | None = None, 
         info = tasks[r[2]]
         groups.setdefault((authority or info.plan.authority, info.plan.year), []).append(r)
     stems = _stems(store, list(groups))
-    cal = WorkdayCalendar(plugins)
+    cal = WorkdayCalendar(plugins, store)
     days = deadline_days()
     today = clock.today()
     when = dt.datetime(today.year, today.month, today.day, 9, 0, tzinfo=clock.BEIJING)

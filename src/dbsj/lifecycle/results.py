@@ -92,7 +92,7 @@ class _Checker:
         self.bulk = bulk
         self.tasks = load_tasks(store)
         self.draws = current_draws(store)
-        self.calendar = WorkdayCalendar()
+        self.calendar = WorkdayCalendar(store=store)
         self.days = deadline_days()
         self.today = clock.today()
         self._teams: dict[str, dict[str, list[str]]] = {}

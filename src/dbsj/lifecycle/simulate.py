@@ -83,7 +83,7 @@ def simulate_lifecycle(store: Store, out_dir: str | Path, *, seed: str = "dbsj-d
         JOIN assignments a ON a.draw_id = s.draw_id AND a.task_id = s.task_id AND a.uscc = s.uscc
         GROUP BY ALL ORDER BY s.task_id, s.uscc""").fetchall()
     already = {(t, u) for t, u in store.execute("SELECT DISTINCT task_id, uscc FROM results").fetchall()}
-    cal = WorkdayCalendar(plugins)
+    cal = WorkdayCalendar(plugins, store)
     rounds: dict[dt.date, list[Result]] = {}
     for task_id, uscc, drawn_at, staff in rows:
         info = tasks.get(task_id)

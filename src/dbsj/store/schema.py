@@ -15,6 +15,7 @@ from dbsj.store.migrations import (
     m005_draw_v2,
     m006_assignment_inputs,
     m008_bindings,
+    m009_calendars,
 )
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
@@ -28,6 +29,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (5, m005_draw_v2.DESCRIPTION, m005_draw_v2.DDL),
     (6, m006_assignment_inputs.DESCRIPTION, m006_assignment_inputs.DDL),
     (8, m008_bindings.DESCRIPTION, m008_bindings.DDL),
+    (9, m009_calendars.DESCRIPTION, m009_calendars.DDL),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
