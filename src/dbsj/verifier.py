@@ -671,8 +671,24 @@ def _check_seed(seed, protocol, committed_at, where: str, problems: list[str], r
     return value
 
 
+def _check_override(value, where: str, problems: list[str]) -> None:  # noqa: ANN001
+    """The optional ``check_override`` member (§7.1): a reason and the sorted ids of the rules it overrode."""
+    if not _keys(value, {"override", "errors"}, where, problems):
+        return
+    reason, errors = value["override"], value["errors"]
+    if not (isinstance(reason, str) and reason.strip() == reason and 1 <= len(reason) <= 500
+            and not any(ord(c) < 32 for c in reason)):
+        problems.append(f"{where}.override: a reason of 1-500 characters without control characters or edge spaces expected")
+    if not (isinstance(errors, list) and errors and all(isinstance(e, str) and e for e in errors)
+            and errors == sorted(set(errors))):
+        problems.append(f"{where}.errors: a non-empty list of rule ids, sorted and unique, expected")
+
+
 def _check_commitment(com, problems: list[str]) -> None:  # noqa: ANN001
     w = "commitment"
+    if isinstance(com, dict) and "check_override" in com:
+        _check_override(com["check_override"], f"{w}.check_override", problems)
+        com = {k: v for k, v in com.items() if k != "check_override"}
     if not _keys(com, _COMMITMENT_KEYS, w, problems):
         return
     if com["format"] != RECORD_FORMAT:

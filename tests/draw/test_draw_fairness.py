@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import dbsj
 from dbsj.draw import select_bottom_k
 from drawdata import plan, populate, seals
+from pooldata import TEST_OVERRIDE
 
 HERE = Path(__file__).parent
 
@@ -137,7 +138,7 @@ def test_row_order_invariance(tmp_path):
             dd.insert(store, "inspectors", insp[::-1] if reverse else insp)
             out = tmp_path / f"o{reverse}"
             dbsj.draw_plan(store, plan({"id": "T1"}, {"id": "T2", "partners": ["卫生健康"], "items": ["SC-B01", "WJ-01"]}),
-                           seed=dbsj.DiceSeed("31415926535897932384"), out_dir=out, _seals=dd.seals)
+                           seed=dbsj.DiceSeed("31415926535897932384"), out_dir=out, _seals=dd.seals, override_check=TEST_OVERRIDE)
             outs.append((_canonical_sections(out / "T1.draw.json"), _canonical_sections(out / "T2.draw.json")))
     assert outs[0] == outs[1]
 
@@ -146,10 +147,12 @@ _SCRIPT = """
 import sys, json
 sys.path[:0] = [{here!r}, {here!r} + "/.."]  # the test folder and the suite's shared pooldata
 import dbsj, drawdata as dd
+from pooldata import TEST_OVERRIDE
 dbsj.set_now("2023-06-01T09:00:00")
 with dbsj.Store(":memory:") as store:
     dd.populate(store)
-    run = dbsj.draw_plan(store, dd.plan({{"id": "T1"}}), seed="fixed demo seed", out_dir={out!r}, _seals=dd.seals)
+    run = dbsj.draw_plan(store, dd.plan({{"id": "T1"}}), seed="fixed demo seed", out_dir={out!r}, _seals=dd.seals,
+                         override_check=TEST_OVERRIDE)
 print(open({out!r} + "/T1.draw.json", encoding="utf-8").read())
 """
 
@@ -189,7 +192,7 @@ def test_no_hidden_randomness(tmp_path, monkeypatch, store):
     for name in ("token_bytes", "token_hex", "randbits", "choice", "randbelow"):
         monkeypatch.setattr(secrets, name, boom)
     monkeypatch.setattr(os, "urandom", boom)
-    run = dbsj.draw_plan(store, plan({"id": "T1"}), seed="demo", out_dir=out, _seals=seals)
+    run = dbsj.draw_plan(store, plan({"id": "T1"}), seed="demo", out_dir=out, _seals=seals, override_check=TEST_OVERRIDE)
     assert run.summary["tasks"]["T1"]["selected"] > 0
 
 
@@ -209,7 +212,7 @@ def test_the_seal_is_the_only_randomness(tmp_path, monkeypatch, store):
         return real(n)
 
     monkeypatch.setattr(secrets, "token_bytes", counted)
-    run = dbsj.commit_draw(store, plan({"id": "T1"}, {"id": "T2"}), seed_kind="dice")
+    run = dbsj.commit_draw(store, plan({"id": "T1"}, {"id": "T2"}), seed_kind="dice", override_check=TEST_OVERRIDE)
     assert calls == [("dbsj.draw.engine", 32), ("dbsj.draw.engine", 32)]
     calls.clear()
     dbsj.reveal_draw(store, dbsj.DiceSeed("27182818284590452353"), run_id=run.run_id, out_dir=tmp_path)

@@ -14,6 +14,7 @@ import pytest
 import dbsj
 import drawdata as dd
 from dbsj.cli import main
+from pooldata import TEST_OVERRIDE
 
 VECTORS = Path("/work/shared/vectors")
 VERIFIER = Path(dbsj.__file__).parent / "verifier.py"
@@ -43,7 +44,7 @@ def _rec(path: Path) -> dict:
 
 
 def test_draw_writes_records_that_verify(filled, tmp_path):
-    run = dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path)
+    run = dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path, override_check=TEST_OVERRIDE)
     rec = _rec(tmp_path / "T1.draw.json")
     assert set(rec) >= {"commitment", "seed", "selection", "assignment", "ledger"}
     assert rec["seed"]["kind"] == "dice" and rec["seed"]["known_before_commitment"] is True
@@ -75,7 +76,7 @@ def test_draw_writes_records_that_verify(filled, tmp_path):
 
 
 def test_public_form_hides_tickets_and_strata(filled, tmp_path):
-    dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path)
+    dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path, override_check=TEST_OVERRIDE)
     text = (tmp_path / "T1.public.json").read_text(encoding="utf-8")
     rec = _rec(tmp_path / "T1.draw.json")
     assert "credit_class" not in text and "stratum" not in text
@@ -86,10 +87,10 @@ def test_public_form_hides_tickets_and_strata(filled, tmp_path):
 
 
 def test_refuses_to_overwrite_and_redraw_is_a_new_visible_attempt(filled, tmp_path):
-    dbsj.draw_plan(filled, _plan(), seed=DICE, task_ids=["T1"], out_dir=tmp_path)
+    dbsj.draw_plan(filled, _plan(), seed=DICE, task_ids=["T1"], out_dir=tmp_path, override_check=TEST_OVERRIDE)
     with pytest.raises(dbsj.DrawError):
-        dbsj.draw_plan(filled, _plan(), seed=DICE, task_ids=["T1"], out_dir=tmp_path)
-    run2 = dbsj.draw_plan(filled, _plan(), seed="another", task_ids=["T1"], out_dir=tmp_path / "again")
+        dbsj.draw_plan(filled, _plan(), seed=DICE, task_ids=["T1"], out_dir=tmp_path, override_check=TEST_OVERRIDE)
+    run2 = dbsj.draw_plan(filled, _plan(), seed="another", task_ids=["T1"], out_dir=tmp_path / "again", override_check=TEST_OVERRIDE)
     assert run2.draw_ids["T1"].endswith("/2")
     status = dict(filled.execute("SELECT draw_id, status FROM draws ORDER BY draw_id").fetchall())
     assert status == {"XJ2023/T1/1": "superseded", "XJ2023/T1/2": "drawn"}
@@ -98,7 +99,7 @@ def test_refuses_to_overwrite_and_redraw_is_a_new_visible_attempt(filled, tmp_pa
 
 
 def test_hand_edited_record_is_caught(filled, tmp_path):
-    dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path)
+    dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path, override_check=TEST_OVERRIDE)
     path = tmp_path / "T1.draw.json"
     rec = _rec(path)
     s = rec["selection"]["strata"][0]
@@ -117,7 +118,7 @@ def test_hand_edited_record_is_caught(filled, tmp_path):
 
 
 def test_hand_edited_quota_is_caught(filled, tmp_path):
-    dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path)
+    dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path, override_check=TEST_OVERRIDE)
     path = tmp_path / "T1.draw.json"
     rec = _rec(path)
     rec["commitment"]["strata"][0]["k"] += 1
@@ -129,7 +130,7 @@ def test_hand_edited_quota_is_caught(filled, tmp_path):
 
 @pytest.mark.parametrize("change", ["insert", "delete", "edit"])
 def test_verify_rejects_any_changed_eligible_row(filled, tmp_path, change):
-    dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path)
+    dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path, override_check=TEST_OVERRIDE)
     did = "XJ2023/T1/1"
     one = filled.execute("SELECT stratum, uscc FROM draw_eligible WHERE draw_id = ? ORDER BY uscc LIMIT 1", [did]).fetchall()[0]
     if change == "insert":
@@ -143,7 +144,7 @@ def test_verify_rejects_any_changed_eligible_row(filled, tmp_path, change):
 
 
 def test_verify_survives_pool_changes(filled, tmp_path):
-    dbsj.draw_plan(filled, _plan(), seed=DICE, task_ids=["T1"], out_dir=tmp_path)
+    dbsj.draw_plan(filled, _plan(), seed=DICE, task_ids=["T1"], out_dir=tmp_path, override_check=TEST_OVERRIDE)
     filled.execute("UPDATE targets SET status = '注销' WHERE uscc IN (SELECT uscc FROM targets ORDER BY uscc LIMIT 30)")
     assert dbsj.verify_record(filled, tmp_path / "T1.draw.json").ok
     # a selected target gone from the pool: selection and assignment still verify (the assignment's snapshot)
@@ -162,7 +163,7 @@ def _verifier(record, pool):
 
 
 def test_standalone_verifier_rederives_and_rejects_changed_pool_rows(filled, tmp_path):
-    dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path / "rec")
+    dbsj.draw_plan(filled, _plan(), seed=DICE, out_dir=tmp_path / "rec", override_check=TEST_OVERRIDE)
     record = tmp_path / "rec" / "T2.draw.json"
     pool = tmp_path / "pool.csv"
     n = _export(filled, record, pool)
@@ -188,7 +189,7 @@ def test_standalone_verifier_rederives_and_rejects_changed_pool_rows(filled, tmp
 
 
 def test_standalone_verifier_catches_edited_selection(filled, tmp_path):
-    dbsj.draw_plan(filled, _plan(), seed=DICE, task_ids=["T1"], out_dir=tmp_path)
+    dbsj.draw_plan(filled, _plan(), seed=DICE, task_ids=["T1"], out_dir=tmp_path, override_check=TEST_OVERRIDE)
     record = tmp_path / "T1.draw.json"
     pool = tmp_path / "pool.csv"
     _export(filled, record, pool)
@@ -206,7 +207,7 @@ def _drand():
 
 def test_beacon_commit_then_reveal(filled, tmp_path):
     v = _drand()[0]  # mainnet round 3311596, published 2023-09-15: after the 2023-06-01 commitment
-    run = dbsj.commit_draw(filled, _plan(), seed_kind="beacon", beacon_round=v["round"], out_dir=tmp_path / "pub")
+    run = dbsj.commit_draw(filled, _plan(), seed_kind="beacon", beacon_round=v["round"], out_dir=tmp_path / "pub", override_check=TEST_OVERRIDE)
     assert (tmp_path / "pub" / "T1.commit.json").exists()
     assert [e.kind for e in dbsj.Ledger(filled).entries()] == ["draw.commit.begun", "draw.commit", "draw.commit"]
     beacon = dbsj.BeaconSeed(round=v["round"], signature=v["signature"], randomness=v["randomness"])
@@ -220,9 +221,9 @@ def test_beacon_commit_then_reveal(filled, tmp_path):
 def test_beacon_inconsistent_or_early_or_other_round_is_refused(filled, tmp_path):
     vs = _drand()
     with pytest.raises(dbsj.SeedError):  # round 162810 was published in 2020, before the commitment
-        dbsj.commit_draw(filled, _plan(), seed_kind="beacon", beacon_round=vs[1]["round"])
+        dbsj.commit_draw(filled, _plan(), seed_kind="beacon", beacon_round=vs[1]["round"], override_check=TEST_OVERRIDE)
     v = vs[0]
-    dbsj.commit_draw(filled, _plan(), seed_kind="beacon", beacon_round=v["round"])
+    dbsj.commit_draw(filled, _plan(), seed_kind="beacon", beacon_round=v["round"], override_check=TEST_OVERRIDE)
     bad = dbsj.BeaconSeed(round=v["round"], signature=v["signature"], randomness="0" * 64)
     with pytest.raises(dbsj.SeedError, match="SHA-256"):
         dbsj.reveal_draw(filled, bad, out_dir=tmp_path)
@@ -238,8 +239,8 @@ def test_department_shares_commit_then_reveal(filled, tmp_path):
     shares = {"市场监管": "sc-secret-2023", "卫生健康": "wj-secret-2023"}
     commits = {d: dbsj.share_commitment(s) for d, s in shares.items()}
     with pytest.raises(dbsj.SeedError):  # a participating department without a commitment
-        dbsj.commit_draw(filled, _plan(), seed_kind="shares", share_commitments={"市场监管": commits["市场监管"]})
-    dbsj.commit_draw(filled, _plan(), seed_kind="shares", share_commitments=commits)
+        dbsj.commit_draw(filled, _plan(), seed_kind="shares", share_commitments={"市场监管": commits["市场监管"]}, override_check=TEST_OVERRIDE)
+    dbsj.commit_draw(filled, _plan(), seed_kind="shares", share_commitments=commits, override_check=TEST_OVERRIDE)
     with pytest.raises(dbsj.SeedError):
         dbsj.reveal_draw(filled, dbsj.SharesSeed({**shares, "卫生健康": "changed"}), out_dir=tmp_path)
     done = dbsj.reveal_draw(filled, dbsj.SharesSeed(shares), out_dir=tmp_path)
@@ -248,7 +249,7 @@ def test_department_shares_commit_then_reveal(filled, tmp_path):
 
 def test_short_stratum_takes_all_and_says_so(filled, tmp_path):
     p = dd.plan({"id": "T9", "sampling": {"strata": ["credit_class", "region"], "quota": {"count": 50}}})
-    dbsj.draw_plan(filled, p, seed=DICE, out_dir=tmp_path)
+    dbsj.draw_plan(filled, p, seed=DICE, out_dir=tmp_path, override_check=TEST_OVERRIDE)
     rec = _rec(tmp_path / "T9.draw.json")
     for e in rec["commitment"]["strata"]:
         assert e["asked"] == 50 and e["k"] == e["eligible"] and "notes" in e
@@ -260,7 +261,7 @@ def test_anti_repeat_and_scope_exclusions_counted(filled, tmp_path):
                                   for (u,) in recent])
     dd.insert(filled, "targets", dd.targets(3, start=500, status="注销"))
     p = dd.plan({"id": "T1", "scope": {"regions": ["6501", "6502", "6523"]}})
-    dbsj.draw_plan(filled, p, seed=DICE, out_dir=tmp_path)
+    dbsj.draw_plan(filled, p, seed=DICE, out_dir=tmp_path, override_check=TEST_OVERRIDE)
     ex = _rec(tmp_path / "T1.draw.json")["commitment"]["exclusions"]
     assert ex["status"] == 3
     assert ex["scope_region"] == 30  # the 659001 quarter of the 120
@@ -271,24 +272,24 @@ def test_anti_repeat_and_scope_exclusions_counted(filled, tmp_path):
 
 def test_earlier_draw_of_another_task_counts_as_recent(filled, tmp_path):
     p = dd.plan({"id": "T1"}, {"id": "T3"})  # same item SC-A07
-    dbsj.draw_plan(filled, p, seed=DICE, task_ids=["T1"], out_dir=tmp_path / "a")
+    dbsj.draw_plan(filled, p, seed=DICE, task_ids=["T1"], out_dir=tmp_path / "a", override_check=TEST_OVERRIDE)
     n1 = _rec(tmp_path / "a" / "T1.draw.json")["selection"]["count"]
-    dbsj.draw_plan(filled, p, seed=DICE, task_ids=["T3"], out_dir=tmp_path / "b")
+    dbsj.draw_plan(filled, p, seed=DICE, task_ids=["T3"], out_dir=tmp_path / "b", override_check=TEST_OVERRIDE)
     assert _rec(tmp_path / "b" / "T3.draw.json")["commitment"]["exclusions"]["recently_inspected"] == n1
 
 
 def test_plan_errors(filled, tmp_path):
     with pytest.raises(dbsj.PlanError, match="NO-SUCH"):
-        dbsj.draw_plan(filled, dd.plan({"id": "T1", "items": ["NO-SUCH"]}), seed="x", out_dir=tmp_path)
+        dbsj.draw_plan(filled, dd.plan({"id": "T1", "items": ["NO-SUCH"]}), seed="x", out_dir=tmp_path, override_check=TEST_OVERRIDE)
     with pytest.raises(dbsj.PlanError, match="外星部"):
-        dbsj.draw_plan(filled, dd.plan({"id": "T1", "partners": ["外星部"]}), seed="x", out_dir=tmp_path)
-    dbsj.draw_plan(filled, dd.plan({"id": "T1"}), seed="x", out_dir=tmp_path / "ok")
+        dbsj.draw_plan(filled, dd.plan({"id": "T1", "partners": ["外星部"]}), seed="x", out_dir=tmp_path, override_check=TEST_OVERRIDE)
+    dbsj.draw_plan(filled, dd.plan({"id": "T1"}), seed="x", out_dir=tmp_path / "ok", override_check=TEST_OVERRIDE)
     changed = dd.plan({"id": "T1", "name": "改了名字"})
     with pytest.raises(dbsj.PlanError, match="XJ2023"):
-        dbsj.draw_plan(filled, changed, seed="x", out_dir=tmp_path / "no")
+        dbsj.draw_plan(filled, changed, seed="x", out_dir=tmp_path / "no", override_check=TEST_OVERRIDE)
     no_quota = dd.plan({"id": "T5", "sampling": {"strata": ["credit_class"], "by_class": {"A": 0.1}}}, plan_id="P2")
     with pytest.raises(dbsj.PlanError, match="credit_class=B"):
-        dbsj.draw_plan(filled, no_quota, seed="x", out_dir=tmp_path / "nq")
+        dbsj.draw_plan(filled, no_quota, seed="x", out_dir=tmp_path / "nq", override_check=TEST_OVERRIDE)
     kinds = [e.kind for e in dbsj.Ledger(filled).entries()]
     assert "draw.failed" in kinds
 
@@ -296,7 +297,7 @@ def test_plan_errors(filled, tmp_path):
 def test_empty_pool_cannot_be_committed(store, tmp_path):
     dd.insert(store, "items", dd.items())
     with pytest.raises(dbsj.DrawError):
-        dbsj.draw_plan(store, dd.plan({"id": "T1"}), seed="x", out_dir=tmp_path)
+        dbsj.draw_plan(store, dd.plan({"id": "T1"}), seed="x", out_dir=tmp_path, override_check=TEST_OVERRIDE)
     assert store.execute("SELECT status FROM draws").fetchall() == [("failed",)]
 
 
@@ -308,8 +309,9 @@ def test_cli_draw_verify_export_and_standalone(tmp_path, monkeypatch):
     plan_file = tmp_path / "plan.yaml"
     plan_file.write_text(json.dumps(_plan().model_dump(mode="json"), ensure_ascii=False), encoding="utf-8")
     assert main(["draw", "--db", str(db), "--plan", str(plan_file), "--dice", "31415926535897932384",
-                 "--out", "rec", "--json"]) == 0
-    assert main(["draw", "--db", str(db), "--plan", str(plan_file), "--seed", "x", "--out", "rec"]) == 2
+                 "--out", "rec", "--json", "--override-check", TEST_OVERRIDE]) == 0
+    assert main(["draw", "--db", str(db), "--plan", str(plan_file), "--seed", "x", "--out", "rec",
+                 "--override-check", TEST_OVERRIDE]) == 2
     assert main(["verify", "rec/T1.draw.json", "--db", str(db)]) == 0
     assert main(["pool", "export", "--record", "rec/T1.draw.json", "--out", "pool.csv", "--db", str(db)]) == 0
     assert _verifier(tmp_path / "rec" / "T1.draw.json", tmp_path / "pool.csv").returncode == 0
@@ -327,7 +329,7 @@ def test_cli_commit_and_reveal_with_beacon_file(tmp_path):
     plan_file.write_text(json.dumps(_plan().model_dump(mode="json"), ensure_ascii=False), encoding="utf-8")
     v = _drand()[0]
     assert main(["draw", "commit", "--db", str(db), "--plan", str(plan_file), "--seed-kind", "beacon",
-                 "--beacon-round", str(v["round"]), "--out", str(tmp_path / "pub")]) == 0
+                 "--beacon-round", str(v["round"]), "--out", str(tmp_path / "pub"), "--override-check", TEST_OVERRIDE]) == 0
     beacon = tmp_path / "beacon.json"
     beacon.write_text(json.dumps({"round": v["round"], "signature": v["signature"], "randomness": v["randomness"]}))
     assert main(["draw", "reveal", "--db", str(db), "--beacon", str(beacon), "--out", str(tmp_path / "rec")]) == 0
@@ -335,9 +337,9 @@ def test_cli_commit_and_reveal_with_beacon_file(tmp_path):
 
 
 def test_dice_reveal_before_the_commitment_is_refused(filled, tmp_path):
-    dbsj.commit_draw(filled, _plan(), ["T1"], seed_kind="dice", out_dir=tmp_path / "pub")
+    dbsj.commit_draw(filled, _plan(), ["T1"], seed_kind="dice", out_dir=tmp_path / "pub", override_check=TEST_OVERRIDE)
     with pytest.raises(dbsj.DrawError):  # the commitment is published once
-        dbsj.commit_draw(filled, _plan(), ["T1"], seed_kind="dice", out_dir=tmp_path / "pub")
+        dbsj.commit_draw(filled, _plan(), ["T1"], seed_kind="dice", out_dir=tmp_path / "pub", override_check=TEST_OVERRIDE)
     dbsj.set_now("2023-05-31T09:00:00")
     with pytest.raises(dbsj.SeedError):
         dbsj.reveal_draw(filled, DICE, run_id="XJ2023/run-1", out_dir=tmp_path)
@@ -353,6 +355,6 @@ def test_blank_target_id_in_pool_is_refused(filled, tmp_path):
     dd.insert(filled, "targets", [{**row, "uscc": ""}])
     with pytest.raises(dbsj.DrawError, match="empty or padded"):
         dbsj.set_language("en")
-        dbsj.draw_plan(filled, dd.plan({"id": "T1"}), seed="x", out_dir=tmp_path)
+        dbsj.draw_plan(filled, dd.plan({"id": "T1"}), seed="x", out_dir=tmp_path, override_check=TEST_OVERRIDE)
     assert not (tmp_path / "T1.draw.json").exists()
     assert filled.execute("SELECT count(*) FROM draw_eligible").fetchall()[0][0] == 0

@@ -17,6 +17,7 @@ import dbsj
 import drawdata as dd
 from dbsj.cli import main
 from dbsj.verifier import batch_key, eligible_salt, stratum_digest, stratum_key, ticket_v2
+from pooldata import TEST_OVERRIDE
 
 VERIFIER = Path(dbsj.__file__).parent / "verifier.py"
 DICE = dbsj.DiceSeed("31415926535897932384", ("张三",))
@@ -82,7 +83,7 @@ def _confidential_plan():
 
 
 def test_confidential_task_publishes_no_class_and_no_seal(filled, tmp_path):
-    run = dbsj.draw_plan(filled, _confidential_plan(), seed=DICE, out_dir=tmp_path)
+    run = dbsj.draw_plan(filled, _confidential_plan(), seed=DICE, out_dir=tmp_path, override_check=TEST_OVERRIDE)
     assert run.commitments["T1"]["confidential"] == {"task": True, "fields": ["credit_class"], "used": ["credit_class"]}
     assert run.commitments["T3"]["confidential"]["task"] is False
     rec = _rec(tmp_path / "T1.draw.json")
@@ -109,7 +110,7 @@ def test_confidential_task_publishes_no_class_and_no_seal(filled, tmp_path):
 
 
 def test_non_confidential_task_rederives_in_full_from_public_files(filled, tmp_path):
-    dbsj.draw_plan(filled, _confidential_plan(), seed=DICE, out_dir=tmp_path)
+    dbsj.draw_plan(filled, _confidential_plan(), seed=DICE, out_dir=tmp_path, override_check=TEST_OVERRIDE)
     pub = _rec(tmp_path / "T3.public.json")
     assert pub["confidential"] is False and len(pub["seal"]) == 64 and pub["commitment"]["strata"]
     pool = tmp_path / "pool.csv"
@@ -134,7 +135,7 @@ def test_batches_do_not_follow_stratum_size(filled, tmp_path):
         seed = dbsj.DiceSeed(f"{n}1415926535897932384")
         for alg, into in (("dbsj-sha256-bottomk/1", batches_v1), ("dbsj-sha256-bottomk/2", batches_v2)):
             dbsj.draw_plan(filled, p, seed=seed, out_dir=tmp_path / f"{alg[-1]}{n}", options=dbsj.DrawOptions(
-                algorithm=alg, assign=False))
+                algorithm=alg, assign=False), override_check=TEST_OVERRIDE)
             rec = _rec(tmp_path / f"{alg[-1]}{n}" / "T9.draw.json")
             into |= {r["batch"] for s in rec["selection"]["strata"] for r in s["selected"]}
     assert batches_v1 == {"第一批"}
@@ -142,7 +143,7 @@ def test_batches_do_not_follow_stratum_size(filled, tmp_path):
 
 
 def test_reveal_with_another_seed_kind_is_refused(filled, tmp_path):
-    dbsj.commit_draw(filled, _confidential_plan(), seed_kind="dice")
+    dbsj.commit_draw(filled, _confidential_plan(), seed_kind="dice", override_check=TEST_OVERRIDE)
     v = json.loads(Path("/work/shared/vectors/drand_vectors.json").read_text())["vectors"][0]
     beacon = dbsj.BeaconSeed(round=v["round"], signature=v["signature"], randomness=v["randomness"])
     with pytest.raises(dbsj.SeedError) as err:
@@ -162,7 +163,8 @@ def test_cli_reveal_of_wrong_kind_exits_2(tmp_path):
         dd.populate(s)
     plan_file = tmp_path / "plan.yaml"
     plan_file.write_text(json.dumps(_confidential_plan().model_dump(mode="json"), ensure_ascii=False), encoding="utf-8")
-    assert main(["draw", "commit", "--db", str(db), "--plan", str(plan_file), "--seed-kind", "dice"]) == 0
+    assert main(["draw", "commit", "--db", str(db), "--plan", str(plan_file), "--seed-kind", "dice",
+                 "--override-check", TEST_OVERRIDE]) == 0
     shares = tmp_path / "shares.json"
     shares.write_text(json.dumps({"市场监管": "x"}), encoding="utf-8")
     assert main(["draw", "reveal", "--db", str(db), "--shares", str(shares), "--out", str(tmp_path / "r")]) == 2
@@ -170,7 +172,7 @@ def test_cli_reveal_of_wrong_kind_exits_2(tmp_path):
 
 def test_v1_stays_drawable_and_verifiable_by_both_verifiers(filled, tmp_path):
     opts = dbsj.DrawOptions(algorithm=dbsj.DRAW_ALGORITHM_V1)
-    dbsj.draw_plan(filled, _confidential_plan(), seed=DICE, out_dir=tmp_path, options=opts)
+    dbsj.draw_plan(filled, _confidential_plan(), seed=DICE, out_dir=tmp_path, options=opts, override_check=TEST_OVERRIDE)
     rec = _rec(tmp_path / "T1.draw.json")
     assert rec["format"] == "dbsj-draw-record/1" and rec["commitment"]["algorithm"] == "dbsj-sha256-bottomk/1"
     assert dbsj.verify_record(filled, tmp_path / "T1.draw.json").ok
@@ -181,7 +183,7 @@ def test_v1_stays_drawable_and_verifiable_by_both_verifiers(filled, tmp_path):
     rec["format"] = "dbsj-draw-record/2"
     (tmp_path / "x.json").write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
     assert _verifier(tmp_path / "x.json", pool).returncode == 1
-    dbsj.draw_plan(filled, _confidential_plan(), seed=DICE, out_dir=tmp_path / "v2")
+    dbsj.draw_plan(filled, _confidential_plan(), seed=DICE, out_dir=tmp_path / "v2", override_check=TEST_OVERRIDE)
     rec2 = _rec(tmp_path / "v2" / "T1.draw.json")
     rec2["commitment"]["algorithm"] = "dbsj-sha256-bottomk/1"
     (tmp_path / "y.json").write_text(json.dumps(rec2, ensure_ascii=False), encoding="utf-8")
@@ -202,7 +204,7 @@ def test_rule_pack_confidential_fields(filled, tmp_path):
     assert dbsj.confidential_fields([str(pack)]) == ("credit_class", "tags")
     p = dd.plan({"id": "T4", "scope": {"tags": ["食品"]}, "sampling": {"strata": ["region"], "quota": {"count": 1}}})
     run = dbsj.draw_plan(filled, p, seed=DICE, out_dir=tmp_path / "o",
-                         options=dbsj.DrawOptions(rule_dirs=(str(pack),)))
+                         options=dbsj.DrawOptions(rule_dirs=(str(pack),)), override_check=TEST_OVERRIDE)
     assert run.commitments["T4"]["confidential"] == {"task": True, "fields": ["credit_class", "tags"], "used": ["tags"]}
     assert "seal" not in _rec(tmp_path / "o" / "T4.public.json")
 
@@ -211,7 +213,7 @@ def test_ids_with_control_characters_cannot_be_committed(filled, tmp_path):
     row = dd.targets(1, start=900)[0]
     dd.insert(filled, "targets", [{**row, "uscc": row["uscc"][:-1] + "\n"}])
     with pytest.raises(dbsj.DrawError, match="控制字符"):
-        dbsj.draw_plan(filled, dd.plan({"id": "T1"}), seed="x", out_dir=tmp_path)
+        dbsj.draw_plan(filled, dd.plan({"id": "T1"}), seed="x", out_dir=tmp_path, override_check=TEST_OVERRIDE)
     assert filled.execute("SELECT count(*) FROM draw_eligible").fetchall() == [(0,)]
 
 
@@ -225,7 +227,7 @@ def test_task_id_that_cannot_name_a_file_is_refused_before_anything(filled, tmp_
         good = dd.plan({"id": "T1"})
         p = good.model_copy(update={"tasks": (good.tasks[0].model_copy(update={"id": bad}),)})
         with pytest.raises(dbsj.InputError):
-            dbsj.draw_plan(filled, p, seed="x", out_dir=tmp_path)
+            dbsj.draw_plan(filled, p, seed="x", out_dir=tmp_path, override_check=TEST_OVERRIDE)
     with pytest.raises((dbsj.InputError, pydantic.ValidationError)):
         dd.plan({"id": "T/1"}, {"id": "T_1"})
     good = dd.plan({"id": "T1"}, {"id": "T2"})
@@ -233,14 +235,14 @@ def test_task_id_that_cannot_name_a_file_is_refused_before_anything(filled, tmp_
                                           good.tasks[1].model_copy(update={"id": "T_1"}))})
     with pytest.raises(dbsj.InputError, match="same file name"):
         dbsj.set_language("en")
-        dbsj.commit_draw(filled, p, seed_kind="dice")
+        dbsj.commit_draw(filled, p, seed_kind="dice", override_check=TEST_OVERRIDE)
     dbsj.set_language("zh")
     assert filled.execute("SELECT count(*) FROM ledger").fetchall() == [(0,)]
     assert list(tmp_path.iterdir()) == []
 
 
 def test_batch_order_is_the_reference(filled, tmp_path):
-    dbsj.draw_plan(filled, _confidential_plan(), seed=DICE, out_dir=tmp_path, _seals=dd.seals)
+    dbsj.draw_plan(filled, _confidential_plan(), seed=DICE, out_dir=tmp_path, _seals=dd.seals, override_check=TEST_OVERRIDE)
     rec = _rec(tmp_path / "T1.draw.json")
     seal = bytes.fromhex(rec["seal"])
     ids = [r["id"] for s in rec["selection"]["strata"] for r in s["selected"]]
@@ -256,7 +258,7 @@ def test_cli_verify_with_anchors(tmp_path, capsys):
     db = tmp_path / "s.duckdb"
     with dbsj.Store(db) as s:
         dd.populate(s)
-        dbsj.draw_plan(s, _confidential_plan(), seed=DICE, out_dir=tmp_path / "rec")
+        dbsj.draw_plan(s, _confidential_plan(), seed=DICE, out_dir=tmp_path / "rec", override_check=TEST_OVERRIDE)
     rec = tmp_path / "rec"
     assert main(["verify", str(rec / "T1.draw.json"), "--db", str(db), "--anchor", str(rec / "T1.commit.json"),
                  "--anchor", str(rec / "T1.public.json")]) == 0
@@ -272,7 +274,7 @@ def test_pool_export_neutralises_formula_cells_and_the_verifier_restores_them(fi
     rows = dd.targets(6, start=700)
     dd.insert(filled, "targets", [{**r, "uscc": lead + r["uscc"]} for r, lead in zip(rows, ["=", "+", "-", "@", "'", ""])])
     p = dd.plan({"id": "T5", "sampling": {"strata": ["region"], "quota": {"min": 1.0}}})
-    dbsj.draw_plan(filled, p, seed=DICE, out_dir=tmp_path, options=dbsj.DrawOptions(assign=False))
+    dbsj.draw_plan(filled, p, seed=DICE, out_dir=tmp_path, options=dbsj.DrawOptions(assign=False), override_check=TEST_OVERRIDE)
     pool = tmp_path / "pool.csv"
     dbsj.export_draw_pool(filled, tmp_path / "T5.draw.json", pool)
     text = pool.read_text(encoding="utf-8-sig")

@@ -20,6 +20,7 @@ import pytest
 import dbsj
 import drawdata as dd
 from dbsj.verifier import BadInput, canonical_json, ledger_entry_hash, load_pool, public_body, sha256_hex, verify_data
+from pooldata import TEST_OVERRIDE
 
 DICE = dbsj.DiceSeed("31415926535897932384", ("张三",))
 
@@ -124,7 +125,7 @@ def drawn(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DBSJ_DISABLE_PLUGINS", "xinjiang")
         dbsj.reset_plugin_manager(None)
-        dbsj.draw_plan(store, plan, seed=DICE, out_dir=tmp / "rec", _seals=dd.seals)
+        dbsj.draw_plan(store, plan, seed=DICE, out_dir=tmp / "rec", _seals=dd.seals, override_check=TEST_OVERRIDE)
     dbsj.reset_plugin_manager(None)
     pools = {}
     for tid in ("T1", "T2"):
@@ -239,7 +240,7 @@ def test_store_tampering_is_caught(tmp_path, table, sql, undo):
     store = dbsj.Store(tmp_path / "s.duckdb")
     dd.populate(store)
     plan = dd.plan({"id": "T2", "sampling": {"strata": ["region"], "quota": {"count": 2}}})
-    run = dbsj.draw_plan(store, plan, seed=DICE, out_dir=tmp_path / "rec")
+    run = dbsj.draw_plan(store, plan, seed=DICE, out_dir=tmp_path / "rec", override_check=TEST_OVERRIDE)
     store.execute(sql, [b"\x00" * 32] if "?" in sql else None)
     report = dbsj.verify_record(store, run.records["T2"])
     assert not report.ok, table

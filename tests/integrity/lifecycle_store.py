@@ -18,6 +18,7 @@ import pyarrow as pa
 
 import dbsj
 from pooldata import uscc
+from pooldata import TEST_OVERRIDE
 
 PREFECTURES = ("650100", "650200", "652300", "659001")
 CLASSES = ("A", "B", "C", "D")
@@ -174,7 +175,7 @@ def build(folder: Path, *, publish: bool = True) -> SimpleNamespace:
         dbsj.import_calendar(store, Path(__file__).resolve().parents[1] / "lifecycle" / "data" /
                              "calendar-2027-example.yaml", example=True)
         plan = dbsj.Plan.model_validate(PLAN)
-        dbsj.draw_plan(store, plan, seed="tamper-suite", out_dir=records)
+        dbsj.draw_plan(store, plan, seed="tamper-suite", out_dir=records, override_check=TEST_OVERRIDE)
         t1, t2 = selected(store, "T1"), selected(store, "T2")
         for u in t1[:3]:
             record(store, "T1", u, {"SC-A07": "未发现问题"})
@@ -188,10 +189,10 @@ def build(folder: Path, *, publish: bool = True) -> SimpleNamespace:
             changed = [dict(t, name=t["name"] + "（更名）") if i < 2 else t for i, t in enumerate(ts[:5])]
             dbsj.import_batches(store, "targets", arrow("targets", changed), source="test:targets-again",
                                 quarantine_dir=folder)
-            dbsj.commit_draw(store, plan, ["T1"], seed_kind="dice")  # a run committed, not yet revealed
+            dbsj.commit_draw(store, plan, ["T1"], seed_kind="dice", override_check=TEST_OVERRIDE)  # a run committed, not yet revealed
         # a second plan in its own run, drawn last: every per-run table holds two runs, and the last rows of
         # every draw table belong to a revealed draw with a record
-        dbsj.draw_plan(store, dbsj.Plan.model_validate(PLAN_B), seed="tamper-suite-b", out_dir=records)
+        dbsj.draw_plan(store, dbsj.Plan.model_validate(PLAN_B), seed="tamper-suite-b", out_dir=records, override_check=TEST_OVERRIDE)
         head_path = folder / "head.anchor.json"
         head_path.write_text(json.dumps(dbsj.Ledger(store).anchor()), encoding="utf-8")
     return SimpleNamespace(db=db, records=records, pub=pub, batches=batches, t1=t1, t2=t2, folder=folder,

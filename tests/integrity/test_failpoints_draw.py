@@ -24,6 +24,7 @@ DRAW_TESTS = HERE.parent / "draw"
 sys.path[:0] = [str(DRAW_TESTS), str(HERE.parent)]
 
 import drawdata as dd  # noqa: E402
+from pooldata import TEST_OVERRIDE  # noqa: E402
 
 COMMIT = ["draw.commit.after-begin", "draw.commit.after-eligible", "draw.commit.after-ledger",
           "draw.commit.before-commit", "draw.commit.after-commit"]
@@ -46,6 +47,7 @@ import sys
 sys.path[:0] = [{str(DRAW_TESTS)!r}, {str(HERE.parent)!r}]
 import dbsj, drawdata as dd
 from test_failpoints_draw import _plan
+from pooldata import TEST_OVERRIDE
 """
 
 
@@ -75,7 +77,7 @@ def _check_after(db: Path, out: Path) -> dbsj.Store:
 
 
 def _next_draw_works(store: dbsj.Store, tmp: Path, used: set[str]) -> None:
-    run = dbsj.draw_plan(store, _plan(), seed=dbsj.DiceSeed(OTHER), out_dir=tmp / "next")
+    run = dbsj.draw_plan(store, _plan(), seed=dbsj.DiceSeed(OTHER), out_dir=tmp / "next", override_check=TEST_OVERRIDE)
     assert not (set(run.draw_ids.values()) | {run.run_id}) & used, "a number was used twice"
     for path in run.records.values():
         report = dbsj.verify_record(store, path)
@@ -99,7 +101,7 @@ def test_one_shot_draw_killed_at(point, template, tmp_path):
     out = tmp_path / "out"
     run_to_failpoint(_PRELUDE + f"""
 with dbsj.Store({str(db)!r}) as s:
-    dbsj.draw_plan(s, _plan(), seed=dbsj.DiceSeed({DICE!r}), out_dir={str(out)!r})
+    dbsj.draw_plan(s, _plan(), seed=dbsj.DiceSeed({DICE!r}), out_dir={str(out)!r}, override_check=TEST_OVERRIDE)
 """, point, env=_env())
     store = _check_after(db, out)
     runs = store.execute("SELECT run_id, status FROM draw_runs").fetchall()
@@ -151,7 +153,7 @@ def test_protected_reveal_killed_cannot_be_ground_with_another_seed(template, tm
     db = tmp_path / "store.duckdb"
     shutil.copy(template, db)
     with dbsj.Store(db) as s:
-        dbsj.commit_draw(s, _plan(), seed_kind="dice", out_dir=tmp_path / "pub")
+        dbsj.commit_draw(s, _plan(), seed_kind="dice", out_dir=tmp_path / "pub", override_check=TEST_OVERRIDE)
     run_to_failpoint(_PRELUDE + f"""
 with dbsj.Store({str(db)!r}) as s:
     dbsj.reveal_draw(s, dbsj.DiceSeed({DICE!r}), out_dir={str(tmp_path / 'rec')!r})
@@ -163,7 +165,7 @@ with dbsj.Store({str(db)!r}) as s:
         for seed in (DICE, OTHER, "12345678901234567890"):
             with pytest.raises(dbsj.DrawError):
                 dbsj.reveal_draw(store, dbsj.DiceSeed(seed), run_id="XJ2023/run-1", out_dir=tmp_path / "x")
-        run = dbsj.commit_draw(store, _plan(), seed_kind="dice")
+        run = dbsj.commit_draw(store, _plan(), seed_kind="dice", override_check=TEST_OVERRIDE)
         assert run.run_id == "XJ2023/run-2" and run.draw_ids["T1"] == "XJ2023/T1/2"
         dbsj.set_now("2023-06-04T09:00:00")
         done = dbsj.reveal_draw(store, dbsj.DiceSeed(OTHER), run_id=run.run_id, out_dir=tmp_path / "rec2")
@@ -181,11 +183,11 @@ def test_redraw_killed_before_commit_leaves_the_earlier_draw_standing(template, 
     shutil.copy(template, db)
     run_clean(_PRELUDE + f"""
 with dbsj.Store({str(db)!r}) as s:
-    dbsj.draw_plan(s, _plan(), seed=dbsj.DiceSeed({DICE!r}), out_dir={str(tmp_path / 'first')!r})
+    dbsj.draw_plan(s, _plan(), seed=dbsj.DiceSeed({DICE!r}), out_dir={str(tmp_path / 'first')!r}, override_check=TEST_OVERRIDE)
 """, env=_env())
     run_to_failpoint(_PRELUDE + f"""
 with dbsj.Store({str(db)!r}) as s:
-    dbsj.draw_plan(s, _plan(), seed=dbsj.DiceSeed({OTHER!r}), out_dir={str(tmp_path / 'second')!r})
+    dbsj.draw_plan(s, _plan(), seed=dbsj.DiceSeed({OTHER!r}), out_dir={str(tmp_path / 'second')!r}, override_check=TEST_OVERRIDE)
 """, "draw.reveal.before-commit", env=_env())
     store = _check_after(db, tmp_path / "second")
     status = dict(store.execute("SELECT draw_id, status FROM draws").fetchall())

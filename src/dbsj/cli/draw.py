@@ -102,6 +102,8 @@ def register(app: typer.Typer) -> None:
         repeat_window: Optional[int] = typer.Option(None, "--repeat-window",
                                                     help="防重复检查天数（0 关闭；默认取规则 frequency.same-item-yearly）/ anti-repeat days"),
         algorithm: str = typer.Option(_ALG, "--algorithm", help=_ALG_HELP),
+        override_check: Optional[str] = typer.Option(None, "--override-check",
+                                                     help="计划检查有错误时仍抽取的理由（写入承诺与账本）/ draw despite check errors, for this reason"),
         as_json: bool = typer.Option(False, "--json", help="JSON 输出 / JSON output"),
     ) -> None:
         """一次性抽取并分配人员，每个任务写出 <任务>.draw.json / draw and assign in one go."""
@@ -116,7 +118,8 @@ def register(app: typer.Typer) -> None:
         p = _load_plan(plan)
         with _store(db) as store:
             run = draw_plan(store, p, seed=the_seed, task_ids=task or None, out_dir=out,
-                            options=DrawOptions(repeat_window_days=repeat_window, algorithm=algorithm))
+                            options=DrawOptions(repeat_window_days=repeat_window, algorithm=algorithm),
+                            override_check=override_check)
         _print_run(run, as_json)
         _exit_for(run)
 
@@ -132,6 +135,8 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="公布承诺的目录 / directory to publish <task>.commit.json"),
         repeat_window: Optional[int] = typer.Option(None, "--repeat-window", help="防重复检查天数 / anti-repeat days"),
         algorithm: str = typer.Option(_ALG, "--algorithm", help=_ALG_HELP),
+        override_check: Optional[str] = typer.Option(None, "--override-check",
+                                                     help="计划检查有错误时仍抽取的理由（写入承诺与账本）/ draw despite check errors, for this reason"),
         as_json: bool = typer.Option(False, "--json", help="JSON 输出 / JSON output"),
     ) -> None:
         """承诺: 固定合格对象集合、封存密钥与全部参数，记入账本 / commit to the eligible sets, seal and parameters."""
@@ -147,7 +152,8 @@ def register(app: typer.Typer) -> None:
         with _store(db) as store:
             run = commit_draw(store, p, task or None, seed_kind=seed_kind, beacon_chain=chain, beacon_round=round_no,
                               share_commitments=commits or None, out_dir=out,
-                              options=DrawOptions(repeat_window_days=repeat_window, algorithm=algorithm))
+                              options=DrawOptions(repeat_window_days=repeat_window, algorithm=algorithm),
+                              override_check=override_check)
         _print_run(run, as_json)
 
     @draw.command("reveal")

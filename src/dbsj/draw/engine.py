@@ -52,7 +52,7 @@ from dbsj.draw.records import (
 from dbsj.draw.seeds import BeaconSeed, DemoSeed, DiceSeed, Seed, SharesSeed, beacon_round_time, first_round_after
 from dbsj.draw.selection import select_bottom_k, select_into
 from dbsj.draw.tickets import id_bytes_sql, stratum_keys, ticket_sql
-from dbsj.errors import DbsjError, DrawError, PlanError, RuleError, SeedError
+from dbsj.errors import DbsjError, DrawError, InputError, PlanError, RuleError, SeedError
 from dbsj.models.plans import Plan, Quota, Task
 from dbsj.models.vocab import DEPARTMENTS
 from dbsj.store.digest import SET_DIGEST_SQL, eligible_digests
@@ -426,7 +426,8 @@ def _numbers(store: Any, plan_id: str, task_ids: list[str]) -> tuple[int, dict[s
 
 def _commit_task(store: Any, ledger: Ledger, plan: Plan, plan_sha: str, task: Task, run_id: str, draw_id: str,
                  attempt: int, protocol: dict[str, Any], committed_at: dt.datetime, options: DrawOptions,
-                 seal: bytes | None, conf_fields: tuple[str, ...]) -> dict[str, Any]:
+                 seal: bytes | None, conf_fields: tuple[str, ...],
+                 check_override: dict[str, Any] | None = None) -> dict[str, Any]:
     con = store.con
     head_before = ledger.head()
     table = _ratio_table(task, options)
@@ -487,6 +488,8 @@ def _commit_task(store: Any, ledger: Ledger, plan: Plan, plan_sha: str, task: Ta
             "exclusions": exclusions, "seed_protocol": protocol, "seal_sha256": sha256_hex(seal),
             "ledger_head": head_before, "committed_at": committed_at.isoformat(),
         }
+        if check_override is not None:
+            commitment["check_override"] = check_override
     else:
         commitment = {
             "format": RECORD_FORMAT_V1, "algorithm": ALGORITHM_V1, "draw_id": draw_id, "run_id": run_id,
@@ -502,7 +505,8 @@ def _commit_task(store: Any, ledger: Ledger, plan: Plan, plan_sha: str, task: Ta
     entry = ledger.append("draw.commit", draw_id, {"run_id": run_id, "commitment_sha256": sha,
                                                    "eligible": int(total), "strata": len(strata),
                                                    "exclusions": exclusions, "seed_protocol": protocol["kind"],
-                                                   "exclusions_sha256": exclusions_digest(store.con, draw_id)})
+                                                   "exclusions_sha256": exclusions_digest(store.con, draw_id),
+                                                   **({"check_override": check_override} if check_override else {})})
     store.execute("INSERT INTO draw_items SELECT ?, unnest(?::VARCHAR[])", [draw_id, list(task.items)])
     store.execute("INSERT INTO draws VALUES (?, ?, ?, ?, ?, 'committed', ?, NULL, ?, ?, ?, ?, ?)",
                   [draw_id, plan.id, task.id, attempt, commitment["algorithm"], protocol["kind"], entry.seq, committed_at,
@@ -535,12 +539,61 @@ def _on_commit_died(store: Any, subject: str, detail: dict[str, Any]) -> None:  
     _write_commit_failure(store, detail, {"error": "died", "message_en": "the process ended before the commit committed"})
 
 
+#: The longest reason an override may give (it goes into the commitment and the ledger).
+MAX_OVERRIDE_REASON = 500
+
+
+def _check_gate(store: Any, plan: Plan, options: DrawOptions, override: str | None) -> dict[str, Any] | None:
+    """Run :func:`dbsj.check_plan` on the plan (with the store, the draw's rule packs). Errors refuse the draw
+    unless ``override`` gives a reason; the returned value records the override (``None``: the check passed).
+
+    The refusal is a ``draw.refused`` ledger entry naming the failing rules, and a :class:`PlanError` listing them.
+    """
+    from dbsj.rules.check import check_plan
+
+    if override is not None:
+        override = override.strip()
+        if not override or len(override) > MAX_OVERRIDE_REASON or any(ord(c) < 32 for c in override):
+            raise InputError(f"越过计划检查须写明理由（1–{MAX_OVERRIDE_REASON} 个字符，不含控制字符）",
+                             f"overriding the plan check needs a reason (1–{MAX_OVERRIDE_REASON} characters, no control "
+                             "characters)", where="override_check",
+                             hint_zh="例如 --override-check \"经局务会研究同意，文号 …\"",
+                             hint_en="e.g. --override-check \"approved by the bureau meeting, document no. …\"")
+    report = check_plan(plan, store, rule_dirs=options.rule_dirs)
+    errors = [f for f in report.findings if f.severity == "error"]
+    if not errors:
+        return None
+    rules = sorted({f.rule for f in errors})
+    if override is None:
+        Ledger(store).append("draw.refused", plan.id, {"reason": "check", "rules": rules, "errors": len(errors)})
+        shown = errors[:10]
+        lines_zh = [f"{f.rule}: {f.message_zh}" for f in shown]
+        lines_en = [f"{f.rule}: {f.message_en}" for f in shown]
+        more_zh = f"\n  …另有 {len(errors) - len(shown)} 处" if len(errors) > len(shown) else ""
+        more_en = f"\n  … {len(errors) - len(shown)} more" if len(errors) > len(shown) else ""
+        raise PlanError(f"计划 {plan.id} 未通过检查（{len(errors)} 处错误），不予抽取:\n  " + "\n  ".join(lines_zh) + more_zh,
+                        f"plan {plan.id} fails its check ({len(errors)} errors); no draw:\n  " + "\n  ".join(lines_en)
+                        + more_en, where=f"plan {plan.id}",
+                        hint_zh="改正计划后重试（dbsj check --plan 查看全部检查结果）；确需照此抽取的，"
+                                "用 --override-check 理由 / override_check=理由，理由写入承诺与账本",
+                        hint_en="correct the plan and retry (dbsj check --plan shows every finding); to draw it as it "
+                                "is, give --override-check REASON / override_check=REASON, which goes into the "
+                                "commitment and the ledger",
+                        rules=rules)
+    return {"override": override, "errors": rules}
+
+
 def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, seed_kind: str = "beacon",
                 beacon_chain: str = "mainnet", beacon_round: int | None = None,
                 share_commitments: dict[str, str] | None = None, out_dir: str | Path | None = None,
-                options: DrawOptions | None = None, _one_shot: Seed | None = None,
-                _seals: Callable[[str], bytes] | None = None) -> DrawRun:
+                options: DrawOptions | None = None, override_check: str | None = None,
+                _one_shot: Seed | None = None, _seals: Callable[[str], bytes] | None = None) -> DrawRun:
     """Commit to the eligible sets and parameters of ``task_ids`` (default: every task) before chance.
+
+    The plan is checked first (:func:`dbsj.check_plan` with the store and ``options.rule_dirs``): a check with
+    errors refuses the draw (a ``draw.refused`` ledger entry, :class:`PlanError` naming the rules), unless
+    ``override_check`` gives the reason to draw anyway; the reason and the failing rules then go into every
+    commitment (``check_override``, docs/draw-spec.md §7.1) and onto the ``draw.commit`` entries.
 
     :param seed_kind: the seed protocol: ``beacon`` (a drand round after the commitment), ``shares``
         (departments' commit-then-reveal shares), ``dice`` (a witnessed dice string at the reveal).
@@ -549,8 +602,9 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
         every department of the tasks must have one.
     :param out_dir: where to write ``<task>.commit.json``, the public commitment (publish it before the seed).
     :return: a :class:`DrawRun` with status ``committed``.
-    :raises PlanError: unknown items or departments, a plan id reused for another plan, a stratum without quota.
-    :raises InputError: a task id that cannot name a file (docs/draws.md).
+    :raises PlanError: a check with errors (without ``override_check``), unknown items or departments, a plan id
+        reused for another plan, a stratum without quota.
+    :raises InputError: a task id that cannot name a file (docs/draws.md), an empty or overlong override reason.
     :raises DrawError: nothing eligible, a pool that cannot be committed, a commitment file already there.
     """
     options = options or DrawOptions()
@@ -571,6 +625,7 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
     _refuse_open_steps(store)
     check_plan_references(store, plan, ids)
     store_plan = _plan_conflict(store, plan)
+    check_override = _check_gate(store, plan, options, override_check)
     conf_fields = confidential_fields(options.rule_dirs) if v2 else ()
     committed_at = clock.now().replace(microsecond=0)
     depts = sorted({d for tid in ids for d in plan.task(tid).departments})
@@ -596,7 +651,8 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
                 if seal is not None and (not isinstance(seal, bytes) or len(seal) != 32):
                     raise DrawError("封存密钥应为 32 字节", "a seal must be 32 bytes")
                 commitments[tid] = _commit_task(store, ledger, plan, plan_sha, plan.task(tid), run_id, draw_ids[tid],
-                                                attempts[tid], protocol, committed_at, options, seal, conf_fields)
+                                                attempts[tid], protocol, committed_at, options, seal, conf_fields,
+                                                check_override)
             failpoint("draw.commit.after-ledger")
             store.execute("INSERT INTO draw_runs VALUES (?, ?, 'committed', ?, ?, ?, ?, NULL, NULL)",
                           [run_id, plan.id, [draw_ids[t] for t in ids], json.dumps(protocol), known is not None,
@@ -1048,7 +1104,7 @@ def _one_shot_seed(seed: str | Seed) -> DiceSeed | DemoSeed:
 
 def draw_plan(store: Any, plan: Plan, *, seed: str | Seed, task_ids: list[str] | None = None,
               out_dir: str | Path | None = None, options: DrawOptions | None = None,
-              _seals: Callable[[str], bytes] | None = None) -> DrawRun:
+              override_check: str | None = None, _seals: Callable[[str], bytes] | None = None) -> DrawRun:
     """Commit and reveal in one call with a seed known beforehand (a demo text or a witnessed dice string).
 
     The commitment says ``known_before_commitment: true`` and binds the seed's hash: use
@@ -1068,14 +1124,15 @@ def draw_plan(store: Any, plan: Plan, *, seed: str | Seed, task_ids: list[str] |
             Ledger(store).append("draw.refused", plan.id, {"reason": "record exists", "paths": [str(p) for p in existing]})
             unique_out_check(existing)
     run = commit_draw(store, plan, task_ids, seed_kind=s.kind, options=options, _one_shot=s, out_dir=out_dir,
-                      _seals=_seals)
+                      override_check=override_check, _seals=_seals)
     return reveal_draw(store, s, run_id=run.run_id, out_dir=out_dir, options=options)
 
 
 def draw_task(store: Any, plan: Plan, task_id: str, *, seed: str | Seed, out_dir: str | Path | None = None,
-              options: DrawOptions | None = None) -> DrawRun:
+              options: DrawOptions | None = None, override_check: str | None = None) -> DrawRun:
     """:func:`draw_plan` for one task."""
-    return draw_plan(store, plan, seed=seed, task_ids=[task_id], out_dir=out_dir, options=options)
+    return draw_plan(store, plan, seed=seed, task_ids=[task_id], out_dir=out_dir, options=options,
+                     override_check=override_check)
 
 
 on_died("draw.commit", _on_commit_died)
