@@ -55,6 +55,7 @@ from dbsj.draw.tickets import id_bytes_sql, stratum_keys, ticket_sql
 from dbsj.errors import DbsjError, DrawError, InputError, PlanError, RuleError, SeedError
 from dbsj.models.plans import Plan, Quota, Task
 from dbsj.models.vocab import DEPARTMENTS
+from dbsj.rules.plan_refs import suggest_department
 from dbsj.store.digest import SET_DIGEST_SQL, eligible_digests
 from dbsj.store.ledger import Ledger
 from dbsj.store.outputs import StagedOutputs, sweep_temporaries
@@ -167,7 +168,10 @@ def check_plan_references(store: Any, plan: Plan, task_ids: list[str]) -> None:
     for tid in task_ids:
         task = plan.task(tid)
         bad_items += [f"{tid}:{i}" for i in task.items if i not in known_items]
-        bad_depts += [f"{tid}:{d}" for d in task.departments if d not in known_depts]
+        for d in task.departments:
+            if d not in known_depts:
+                guess = suggest_department(d, known_depts)
+                bad_depts.append(f"{tid}:{d}" + (f"（→ {guess}?）" if guess else ""))
     if bad_items or bad_depts:
         zh, en = [], []
         if bad_items:

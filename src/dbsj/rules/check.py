@@ -452,6 +452,24 @@ def _publication_events(rel: _Relations, store: Any) -> list[dict[str, Any]]:
             for r in dues if r["published_on"] is None and r["task_id"] in tasks]
 
 
+def _builtin_findings(store: Any, plan: Plan, plan_path: Path | None, rules: RuleSet, findings: list[Finding],
+                      by_rule: dict[str, dict[str, Any]], limit: int) -> None:
+    """The plan-reference checks built into dbsj (:mod:`dbsj.rules.plan_refs`)."""
+    from dbsj.rules.plan_refs import BUILTIN_RULES, SOURCE, pack_departments, plan_reference_findings
+
+    found = plan_reference_findings(store.con, plan, path=plan_path, pack_departments=pack_departments(rules),
+                                    has_items_table=True)
+    for rid, severity in BUILTIN_RULES.items():
+        mine = [f for f in found if f[0] == rid]
+        by_rule[rid] = {"kind": "builtin", "severity": severity, "status": "fail" if mine else "pass",
+                        "violations": len(mine)}
+        for _rid, zh, en, evidence, where in mine[:limit]:
+            at = f"{where}: " if where else ""
+            findings.append(Finding(rule=rid, severity=severity, message_zh=f"{at}{zh}〔规则 {rid}，dbsj 内置〕",
+                                    message_en=f"{at}{en} [rule {rid}, built into dbsj]",
+                                    evidence={**evidence, **({"at": where} if where else {})}, source=SOURCE))
+
+
 def check_plan(plan: Plan | str | Path, store: Any = None, *, rules: RuleSet | None = None,
                rule_dirs: Iterable[str | Path] | None = None,
                max_findings_per_rule: int = MAX_FINDINGS_PER_RULE) -> CheckReport:
@@ -464,7 +482,9 @@ def check_plan(plan: Plan | str | Path, store: Any = None, *, rules: RuleSet | N
     """
     from dbsj.store import Store
 
+    plan_path = None
     if not isinstance(plan, Plan):
+        plan_path = Path(plan)
         plan = load_plan(plan)
     if rules is None:
         rules = cached_rules(rule_dirs)
@@ -488,6 +508,7 @@ def check_plan(plan: Plan | str | Path, store: Any = None, *, rules: RuleSet | N
                 by_rule[rid] = {"kind": "event", "severity": lr.rule.severity, "status": "fail" if n else "pass",
                                 "violations": n}
                 findings.extend([f for f in event_findings if f.rule == rid][:max_findings_per_rule])
+            _builtin_findings(store, plan, plan_path, rules, findings, by_rule, max_findings_per_rule)
             for lr in rules:
                 if lr.id not in by_rule:
                     by_rule[lr.id] = {"kind": lr.kind, "severity": lr.rule.severity,
