@@ -124,3 +124,22 @@ def test_the_cli_refuses_names_the_rules_and_takes_an_override(tmp_path, capsys,
     rec = json.loads((tmp_path / "rec" / "T1.draw.json").read_text(encoding="utf-8"))
     assert rec["commitment"]["check_override"]["override"] == REASON
     assert main(["verify", "rec/T1.draw.json", "--db", str(db)]) == 0
+
+
+def test_a_deadline_already_past_at_draw_time_is_a_warning_on_the_run_and_the_ledger(filled, tmp_path, capsys,
+                                                                                    monkeypatch):
+    """Drawing on 2023-08-01 a task whose first batch was due 2023-07-20 says so (check, run summary, ledger)."""
+    dbsj.set_now("2023-08-01T09:00:00")
+    try:
+        report = dbsj.check_plan(passing(), filled)
+        [w] = [f for f in report.by_rule("plan.deadline-past") if f.evidence["task_id"] == "T1"]
+        assert w.severity == "warning" and "2023-07-20" in w.message_zh and report.ok
+        run = dbsj.draw_plan(filled, passing(), seed=DICE, task_ids=["T1"], out_dir=tmp_path)
+        assert [x["rule"] for x in run.summary["check_warnings"] if x["task_id"] == "T1"] == ["plan.deadline-past"]
+        [commit] = dbsj.Ledger(filled).entries("draw.commit")
+        assert len(commit.payload["check_warnings"]) == 1 and "2023-07-20" in commit.payload["check_warnings"][0]
+        # once T1 is drawn, the check no longer warns about it
+        assert [f.evidence["task_id"] for f in dbsj.check_plan(passing(), filled).by_rule("plan.deadline-past")] \
+            == ["T2"]  # its first batch (2023-07-20) only; the second is due 2023-10-15
+    finally:
+        dbsj.set_now(None)

@@ -35,6 +35,8 @@ def _print_run(run: Any, as_json: bool) -> None:
         typer.echo(json.dumps(run.summary, ensure_ascii=False, sort_keys=True))
         return
     s = run.summary
+    for w in s.get("check_warnings") or ():
+        typer.echo(("警告：" + w["message_zh"]) if _zh() else ("warning: " + w["message_en"]), err=True)
     if s.get("status") == "committed":
         typer.echo((f"已承诺 {s['run_id']}（随机源: {s['seed_protocol']['kind']}）" if _zh()
                     else f"committed {s['run_id']} (seed protocol: {s['seed_protocol']['kind']})"))

@@ -431,7 +431,8 @@ def _numbers(store: Any, plan_id: str, task_ids: list[str]) -> tuple[int, dict[s
 def _commit_task(store: Any, ledger: Ledger, plan: Plan, plan_sha: str, task: Task, run_id: str, draw_id: str,
                  attempt: int, protocol: dict[str, Any], committed_at: dt.datetime, options: DrawOptions,
                  seal: bytes | None, conf_fields: tuple[str, ...],
-                 check_override: dict[str, Any] | None = None) -> dict[str, Any]:
+                 check_override: dict[str, Any] | None = None,
+                 check_warnings: list[str] | None = None) -> dict[str, Any]:
     con = store.con
     head_before = ledger.head()
     table = _ratio_table(task, options)
@@ -510,7 +511,8 @@ def _commit_task(store: Any, ledger: Ledger, plan: Plan, plan_sha: str, task: Ta
                                                    "eligible": int(total), "strata": len(strata),
                                                    "exclusions": exclusions, "seed_protocol": protocol["kind"],
                                                    "exclusions_sha256": exclusions_digest(store.con, draw_id),
-                                                   **({"check_override": check_override} if check_override else {})})
+                                                   **({"check_override": check_override} if check_override else {}),
+                                                   **({"check_warnings": check_warnings} if check_warnings else {})})
     store.execute("INSERT INTO draw_items SELECT ?, unnest(?::VARCHAR[])", [draw_id, list(task.items)])
     store.execute("INSERT INTO draws VALUES (?, ?, ?, ?, ?, 'committed', ?, NULL, ?, ?, ?, ?, ?)",
                   [draw_id, plan.id, task.id, attempt, commitment["algorithm"], protocol["kind"], entry.seq, committed_at,
@@ -547,9 +549,15 @@ def _on_commit_died(store: Any, subject: str, detail: dict[str, Any]) -> None:  
 MAX_OVERRIDE_REASON = 500
 
 
-def _check_gate(store: Any, plan: Plan, options: DrawOptions, override: str | None) -> dict[str, Any] | None:
+#: Check warnings a draw repeats in its summary and on its ``draw.commit`` entries (they concern the draw itself).
+DRAW_WARNINGS = frozenset({"plan.deadline-past"})
+
+
+def _check_gate(store: Any, plan: Plan, options: DrawOptions,
+                override: str | None) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """Run :func:`dbsj.check_plan` on the plan (with the store, the draw's rule packs). Errors refuse the draw
-    unless ``override`` gives a reason; the returned value records the override (``None``: the check passed).
+    unless ``override`` gives a reason. Returns the override record (``None``: the check passed) and the warnings
+    the draw repeats (:data:`DRAW_WARNINGS`).
 
     The refusal is a ``draw.refused`` ledger entry naming the failing rules, and a :class:`PlanError` listing them.
     """
@@ -565,8 +573,10 @@ def _check_gate(store: Any, plan: Plan, options: DrawOptions, override: str | No
                              hint_en="e.g. --override-check \"approved by the bureau meeting, document no. …\"")
     report = check_plan(plan, store, rule_dirs=options.rule_dirs)
     errors = [f for f in report.findings if f.severity == "error"]
+    warnings = [{"rule": f.rule, "task_id": f.evidence.get("task_id"), "message_zh": f.message_zh,
+                 "message_en": f.message_en} for f in report.findings if f.rule in DRAW_WARNINGS]
     if not errors:
-        return None
+        return None, warnings
     rules = sorted({f.rule for f in errors})
     if override is None:
         Ledger(store).append("draw.refused", plan.id, {"reason": "check", "rules": rules, "errors": len(errors)})
@@ -584,7 +594,7 @@ def _check_gate(store: Any, plan: Plan, options: DrawOptions, override: str | No
                                 "is, give --override-check REASON / override_check=REASON, which goes into the "
                                 "commitment and the ledger",
                         rules=rules)
-    return {"override": override, "errors": rules}
+    return {"override": override, "errors": rules}, warnings
 
 
 def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, seed_kind: str = "beacon",
@@ -629,7 +639,7 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
     _refuse_open_steps(store)
     check_plan_references(store, plan, ids)
     store_plan = _plan_conflict(store, plan)
-    check_override = _check_gate(store, plan, options, override_check)
+    check_override, check_warnings = _check_gate(store, plan, options, override_check)
     conf_fields = confidential_fields(options.rule_dirs) if v2 else ()
     committed_at = clock.now().replace(microsecond=0)
     depts = sorted({d for tid in ids for d in plan.task(tid).departments})
@@ -656,7 +666,8 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
                     raise DrawError("封存密钥应为 32 字节", "a seal must be 32 bytes")
                 commitments[tid] = _commit_task(store, ledger, plan, plan_sha, plan.task(tid), run_id, draw_ids[tid],
                                                 attempts[tid], protocol, committed_at, options, seal, conf_fields,
-                                                check_override)
+                                                check_override,
+                                                [w["message_en"] for w in check_warnings if w["task_id"] == tid])
             failpoint("draw.commit.after-ledger")
             store.execute("INSERT INTO draw_runs VALUES (?, ?, 'committed', ?, ?, ?, ?, NULL, NULL)",
                           [run_id, plan.id, [draw_ids[t] for t in ids], json.dumps(protocol), known is not None,
@@ -678,7 +689,8 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
     staged.publish()
     return DrawRun(run_id, plan.id, draw_ids, "committed", commitments,
                    summary={"run_id": run_id, "status": "committed", "draws": draw_ids, "seed_protocol": protocol,
-                            "commitments": {t: str(p) for t, p in commit_files.items()}})
+                            "commitments": {t: str(p) for t, p in commit_files.items()},
+                            "check_warnings": check_warnings})
 
 
 def _error_dict(exc: BaseException) -> dict[str, Any]:
@@ -1129,7 +1141,9 @@ def draw_plan(store: Any, plan: Plan, *, seed: str | Seed, task_ids: list[str] |
             unique_out_check(existing)
     run = commit_draw(store, plan, task_ids, seed_kind=s.kind, options=options, _one_shot=s, out_dir=out_dir,
                       override_check=override_check, _seals=_seals)
-    return reveal_draw(store, s, run_id=run.run_id, out_dir=out_dir, options=options)
+    done = reveal_draw(store, s, run_id=run.run_id, out_dir=out_dir, options=options)
+    done.summary["check_warnings"] = run.summary["check_warnings"]
+    return done
 
 
 def draw_task(store: Any, plan: Plan, task_id: str, *, seed: str | Seed, out_dir: str | Path | None = None,

@@ -9,6 +9,8 @@
   which is close to a name they use ("应急管理局" for "应急管理"): the suggestion is in the message.
 - ``plan.unknown-department`` (warning): a sponsor or partner nobody else names, close to nothing: no item is
   that department's and no inspector can be assigned for it.
+- ``plan.deadline-past`` (warning): a task not yet drawn has a batch whose deadline is already past today
+  (Beijing time): drawing it now gives inspectors no time for that batch. A draw repeats it in its summary.
 
 Departments are an open vocabulary (docs/rules.md): whatever the item list, the inspector pool, the plan and
 the rule packs name. The ten built-in names (``dbsj.DEPARTMENTS``) serve only as suggestions.
@@ -30,7 +32,8 @@ SOURCE = "dbsj 计划引用校验（抽查事项清单、执法检查人员名�
 
 #: Built-in rule id → severity.
 BUILTIN_RULES = {"plan.unknown-item": "error", "plan.no-item-list": "warning",
-                 "plan.department-near-miss": "warning", "plan.unknown-department": "warning"}
+                 "plan.department-near-miss": "warning", "plan.unknown-department": "warning",
+                 "plan.deadline-past": "warning"}
 
 #: Official long forms of the usual short department names (the shorts are what data use).
 _LONG_FORMS = {"市场监督管理": "市场监管", "卫生健康委员会": "卫生健康", "卫生和健康": "卫生健康", "卫健": "卫生健康",
@@ -110,6 +113,25 @@ def plan_reference_findings(con: Any, plan: Plan, *, path: Path | None, pack_dep
                                 + (f" (did you mean {near[0]}?)" if near else ""),
                                 {"task_id": task.id, "item_code": code, "suggestion": near[0] if near else None},
                                 _where_of(path, ("tasks", ti, "items", ii))))
+    from dbsj import clock
+
+    today = clock.today()
+    try:
+        drawn = {t for (t,) in con.execute("SELECT DISTINCT task_id FROM draws WHERE plan_id = ? AND status = 'drawn'",
+                                           [plan.id]).fetchall()}
+    except Exception:  # noqa: BLE001 - no draws table
+        drawn = set()
+    for ti, task in enumerate(plan.tasks):
+        if task.id in drawn:
+            continue
+        for bi, batch in enumerate(task.batches):
+            if batch.deadline < today:
+                out.append(("plan.deadline-past",
+                            f"任务 {task.id} 尚未抽取，其批次「{batch.name}」的截止日 {batch.deadline} 已过（今天 {today}）",
+                            f"task {task.id} is not drawn yet and its batch {batch.name!r} was due {batch.deadline} "
+                            f"(today is {today})",
+                            {"task_id": task.id, "batch": batch.name, "deadline": batch.deadline.isoformat(),
+                             "today": today.isoformat()}, _where_of(path, ("tasks", ti, "batches", bi, "deadline"))))
     named = set(items.values()) | inspectors | pack_departments
     for ti, task in enumerate(plan.tasks):
         roles = [("sponsor", task.sponsor, ("tasks", ti, "sponsor"))]
