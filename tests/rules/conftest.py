@@ -11,9 +11,9 @@ from rules_fixtures import plan_text  # type: ignore[import-not-found]
 
 @pytest.fixture
 def write_plan(tmp_path: Path):
-    def write(tasks: list[str], name: str = "plan.yaml") -> Path:
+    def write(tasks: list[str], name: str = "plan.yaml", rule_packs: tuple[str, ...] = ()) -> Path:
         path = tmp_path / name
-        path.write_text(plan_text(tasks), encoding="utf-8")
+        path.write_text(plan_text(tasks, rule_packs=rule_packs), encoding="utf-8")
         return path
 
     return write

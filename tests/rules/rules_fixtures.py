@@ -29,9 +29,10 @@ def task_yaml(tid: str, *, sponsor: str = "市场监管", partners: tuple[str, .
             f"      batches: [{{name: 全年, deadline: {deadline}}}]\n")
 
 
-def plan_text(tasks: list[str], plan_id: str = "XJ-2023") -> str:
+def plan_text(tasks: list[str], plan_id: str = "XJ-2023", rule_packs: tuple[str, ...] = ()) -> str:
+    packs = f"  rule_packs: [{', '.join(rule_packs)}]\n" if rule_packs else ""
     return (f"plan:\n  id: {plan_id}\n  year: 2023\n  authority: 新疆维吾尔自治区市场监督管理局\n"
-            f"  title: 2023年度部门联合双随机抽查计划\n  tasks:\n" + "".join(tasks))
+            f"  title: 2023年度部门联合双随机抽查计划\n{packs}  tasks:\n" + "".join(tasks))
 
 
 def fill_items(store: dbsj.Store, items: list[tuple[str, str, str, str]] = ITEMS) -> None:

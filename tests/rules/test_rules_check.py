@@ -18,6 +18,8 @@ from rules_fixtures import (  # type: ignore[import-not-found]
 import dbsj
 from dbsj.cli import main
 
+XJ = ("xinjiang-2023",)
+
 # A plan that satisfies the national pack against the ITEMS list of conftest.
 GOOD_TASKS = [
     task_yaml("T1", partners=("卫生健康",), items=("SC-A07", "WS-01"),
@@ -67,12 +69,17 @@ def test_credit_linked_share_below_half_fails_and_at_half_passes(write_plan, goo
     tasks = [task_yaml(f"T{i}", sponsor="生态环境" if i == 0 else "市场监管", partners=("卫生健康",),
                        items=("SC-A07", "WS-01", "HB-01"), sampling=linked if i < 3 else '{quota: "≥3%"}')
              for i in range(10)]
-    report, rules = _check(write_plan(tasks), good_store)  # 3 of 10 = 30 %
+    # the national baseline has no credit-linked share: it is the Xinjiang 2023 notice's, which binds its plans only
+    report, rules = _check(write_plan(tasks), good_store)
+    assert "credit.linked-share" not in rules and report.summary["packs"] == ["national"]
+    report, rules = _check(write_plan(tasks, "xj.yaml", rule_packs=XJ), good_store)  # 3 of 10 = 30 %
+    assert report.summary["packs"] == ["national", "xinjiang-2023"]
     (f,) = report.by_rule("credit.linked-share")
+    assert "新疆维吾尔自治区" in f.source
     assert f.evidence["matching"] == 3 and f.evidence["total"] == 10 and f.evidence["share_pct"] == "30%"
     assert f.evidence["not_matching"] == [f"T{i}" for i in range(3, 10)]
     tasks = tasks[:3] + tasks[7:]  # 3 of 6 = 50 %
-    report, rules = _check(write_plan(tasks, "plan2.yaml"), good_store)
+    report, rules = _check(write_plan(tasks, "plan2.yaml", rule_packs=XJ), good_store)
     assert "credit.linked-share" not in rules
 
 
@@ -182,7 +189,7 @@ def test_cli_flags_30_percent_credit_linked_and_an_uncovered_key_item(tmp_path, 
     tasks = [task_yaml(f"T{i}", partners=("卫生健康", "生态环境"), items=("SC-A07", "WS-01"),
                        sampling=linked if i < 3 else '{quota: "不低于3%"}') for i in range(10)]
     db = _db(tmp_path)
-    code = main(["check", "--db", str(db), "--plan", str(write_plan(tasks)), "--json"])
+    code = main(["check", "--db", str(db), "--plan", str(write_plan(tasks, rule_packs=XJ)), "--json"])
     assert code == 1
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"findings", "summary"}
@@ -220,13 +227,13 @@ def test_cli_bad_plan_or_missing_store_exits_2(tmp_path, write_plan, capsys):
 
 def test_cli_local_pack_changes_the_verdict(tmp_path, write_plan, write_pack, capsys):
     db = _db(tmp_path)
-    pack = write_pack("prov", {"pack.yaml": "id: prov\nname: 省\nextends: [national]\n",
+    pack = write_pack("prov", {"pack.yaml": "id: prov\nname: 省\nextends: [xinjiang-2023]\n",
                                "c.yaml": "rules:\n  - {id: credit.linked-share, override: true, min: 0.9}\n"})
     plan = write_plan(GOOD_TASKS)
     assert main(["check", "--db", str(db), "--plan", str(plan), "--rules", str(pack), "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert [f["rule"] for f in out["findings"]] == ["credit.linked-share"]
-    assert out["summary"]["packs"] == ["national", "prov"]
+    assert out["summary"]["packs"] == ["national", "xinjiang-2023", "prov"]
 
 
 def test_overdue_publication_is_flagged_by_the_event_rules(write_plan, good_store):

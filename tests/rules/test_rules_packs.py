@@ -11,7 +11,7 @@ import dbsj
 from dbsj import RuleError
 from dbsj.cli import main
 
-STABLE_IDS = ["coverage.key-items", "coverage.departments", "credit.linked-share", "frequency.same-item-yearly",
+STABLE_IDS = ["coverage.key-items", "coverage.departments", "frequency.same-item-yearly",
               "ratio.general-cap", "team.min-size", "publication.deadline"]
 
 PACK = """\
@@ -72,7 +72,7 @@ def test_publication_deadline_is_20_and_a_local_pack_can_override_it(write_pack)
 
 
 def test_override_amends_an_inherited_rule_and_extends_chain(write_pack):
-    prov = write_pack("prov", {"pack.yaml": PACK, "credit.yaml": """\
+    prov = write_pack("prov", {"pack.yaml": PACK.replace("[national]", "[xinjiang-2023]"), "credit.yaml": """\
         rules:
           - id: credit.linked-share
             override: true
@@ -92,7 +92,7 @@ def test_override_amends_an_inherited_rule_and_extends_chain(write_pack):
               - {ratio: "≤3%"}
         """})
     rules = dbsj.load_rules([city])
-    assert [p.id for p in rules.packs] == ["national", "prov", "city"]
+    assert [p.id for p in rules.packs] == ["national", "xinjiang-2023", "prov", "city"]
     share = rules.get("credit.linked-share")
     assert share.rule.min == 0.6 and share.pack == "prov" and share.rule.kind == "share"
     assert rules.get("coverage.key-items").pack == "national"
@@ -186,8 +186,8 @@ def test_pack_cycle_and_unknown_parent_are_rejected(write_pack):
 
 def test_contradictory_sibling_overrides_are_rejected(write_pack):
     share = "rules:\n  - {{id: credit.linked-share, override: true, min: {}}}\n"
-    write_pack("two/p1", {"pack.yaml": "id: p1\nname: P1\nextends: [national]\n", "c.yaml": share.format(0.6)})
-    write_pack("two/p2", {"pack.yaml": "id: p2\nname: P2\nextends: [national]\n", "c.yaml": share.format(0.7)})
+    write_pack("two/p1", {"pack.yaml": "id: p1\nname: P1\nextends: [xinjiang-2023]\n", "c.yaml": share.format(0.6)})
+    write_pack("two/p2", {"pack.yaml": "id: p2\nname: P2\nextends: [xinjiang-2023]\n", "c.yaml": share.format(0.7)})
     root = write_pack("two", {})
     with pytest.raises(RuleError) as info:
         dbsj.load_rules([root])

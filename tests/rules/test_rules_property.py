@@ -12,7 +12,7 @@ import dbsj
 
 DEPTS = ["市场监管", "卫生健康", "生态环境", "应急管理"]
 USCCS = [f"91650100MA77P{i:03d}X" for i in range(6)]
-RULES = dbsj.load_rules()
+RULES = dbsj.load_rules(packs=["xinjiang-2023"])  # the national baseline and the region's credit-linked share
 STORE = dbsj.Store(":memory:")
 
 

@@ -52,12 +52,13 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="JSON 输出 / JSON output"),
     ) -> None:
         """按生效规则检查计划（及库中已有的抽取与结果）/ check a plan (and its draws and results) against the rules."""
-        from dbsj.rules import check_plan, load_rules
+        from dbsj.models import load_plan
+        from dbsj.rules import check_plan
         from dbsj.store import Store, default_db_path
 
-        ruleset = load_rules(rules)
+        the_plan = load_plan(plan)  # the packs it names load with the national one (docs/rules.md)
         with Store(db or default_db_path(), read_only=True) as store:
-            report = check_plan(plan, store, rules=ruleset)
+            report = check_plan(the_plan, store, rule_dirs=rules or None, plan_path=plan)
         _print_check(report, as_json)
         if not report.ok:
             raise typer.Exit(1)

@@ -338,13 +338,14 @@ def _repeat_window(options: DrawOptions) -> int:
         return 365
 
 
-def confidential_fields(rule_dirs: list[str] | tuple[str, ...] | None = None) -> tuple[str, ...]:
+def confidential_fields(rule_dirs: list[str] | tuple[str, ...] | None = None,
+                        packs: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """Target fields never published: ``credit_class`` and every field an effective rule pack declares in
-    ``confidential_fields`` (pack.yaml)."""
+    ``confidential_fields`` (pack.yaml); ``packs``: a plan's ``rule_packs``."""
     from dbsj.rules.loader import cached_rules
 
     fields = {"credit_class"}
-    for pack in cached_rules(list(rule_dirs) if rule_dirs else None).packs:
+    for pack in cached_rules(list(rule_dirs) if rule_dirs else None, packs or None).packs:
         fields |= set(getattr(pack.manifest, "confidential_fields", ()) or ())
     return tuple(sorted(fields))
 
@@ -640,7 +641,7 @@ def commit_draw(store: Any, plan: Plan, task_ids: list[str] | None = None, *, se
     check_plan_references(store, plan, ids)
     store_plan = _plan_conflict(store, plan)
     check_override, check_warnings = _check_gate(store, plan, options, override_check)
-    conf_fields = confidential_fields(options.rule_dirs) if v2 else ()
+    conf_fields = confidential_fields(options.rule_dirs, plan.rule_packs) if v2 else ()
     committed_at = clock.now().replace(microsecond=0)
     depts = sorted({d for tid in ids for d in plan.task(tid).departments})
     known = _one_shot.known_value() if _one_shot is not None else None

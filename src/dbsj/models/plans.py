@@ -237,6 +237,9 @@ class Plan(_Strict):
     authority: SafeName = Field(description="发布机关")
     title: str
     tasks: Annotated[tuple[Task, ...], NonEmpty] = Field(json_schema_extra={"minItems": 1})
+    rule_packs: tuple[SafeName, ...] = Field(
+        (), description="the rule packs the plan answers to besides the national baseline (ids, e.g. xinjiang-2023); "
+                        "dbsj check and the draw load them without --rules")
 
     @model_validator(mode="after")
     def _unique(self) -> "Plan":
@@ -284,7 +287,10 @@ class Plan(_Strict):
 
     def canonical_json(self) -> str:
         """The plan as canonical JSON (sorted keys, no spaces): what is hashed and snapshotted."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        body = self.model_dump(mode="json")
+        if not body["rule_packs"]:
+            del body["rule_packs"]  # plans that name no pack hash as they did before the field existed
+        return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     def digest(self) -> str:
         """SHA-256 hex of :meth:`canonical_json`."""

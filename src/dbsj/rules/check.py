@@ -472,22 +472,25 @@ def _builtin_findings(store: Any, plan: Plan, plan_path: Path | None, rules: Rul
 
 def check_plan(plan: Plan | str | Path, store: Any = None, *, rules: RuleSet | None = None,
                rule_dirs: Iterable[str | Path] | None = None,
-               max_findings_per_rule: int = MAX_FINDINGS_PER_RULE) -> CheckReport:
+               max_findings_per_rule: int = MAX_FINDINGS_PER_RULE,
+               plan_path: str | Path | None = None) -> CheckReport:
     """Check ``plan`` against the effective rules; the store's pools, draws and results are used when present.
 
     ``store`` is a :class:`dbsj.Store` (or None: an empty in-memory one — coverage then has no item list to
-    cover). ``rules`` defaults to :func:`dbsj.load_rules` of ``rule_dirs``. Set rules run as SQL in DuckDB;
+    cover). ``rules`` defaults to :func:`dbsj.load_rules` of ``rule_dirs`` and the plan's ``rule_packs`` (then
+    only those packs, the national one and what they extend apply). ``plan_path``: the file a :class:`Plan`
+    came from, for ``file:line`` in findings (implied when ``plan`` is a path). Set rules run as SQL in DuckDB;
     event rules run on :class:`dbsj.EventEngine` over the recorded results. At most
     ``max_findings_per_rule`` findings are listed per rule; the summary counts them all.
     """
     from dbsj.store import Store
 
-    plan_path = None
+    plan_path = Path(plan_path) if plan_path is not None else None
     if not isinstance(plan, Plan):
         plan_path = Path(plan)
         plan = load_plan(plan)
     if rules is None:
-        rules = cached_rules(rule_dirs)
+        rules = cached_rules(rule_dirs, plan.rule_packs or None)
     own = store is None
     if own:
         store = Store(":memory:")

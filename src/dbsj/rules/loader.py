@@ -9,6 +9,7 @@ A pack is a folder with a ``pack.yaml`` (id, name, source, extends) and rule fil
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -464,13 +465,20 @@ class RuleSet:
         return header + yaml.safe_dump({"rules": rules}, allow_unicode=True, sort_keys=False, width=120)
 
 
-def load_rules(rule_dirs: Iterable[str | Path] | None = None, *, national: bool = True) -> RuleSet:
+def load_rules(rule_dirs: Iterable[str | Path] | None = None, *, national: bool = True,
+               packs: Iterable[str] | None = None) -> RuleSet:
     """Load the effective rule set: the shipped national pack, plus the packs in ``rule_dirs``, each with the
     packs it extends (searched among the shipped packs and ``rule_dirs``).
 
     A directory is either one pack (it has a ``pack.yaml``) or a folder searched for packs. Raises
     :class:`dbsj.RuleError` listing every problem with ``file:line`` before anything is evaluated.
+
+    :param packs: pack ids to apply (a plan's ``rule_packs``), found among the shipped packs and ``rule_dirs``;
+        then only these, the national pack and the packs they extend take effect, and a broken pack that none
+        of them is or extends is ignored — one county's typo never blocks another county's check.
     """
+    if packs is not None:
+        return _load_named(rule_dirs, list(packs), national=national)
     problems = _Problems()
     shipped = shipped_rules_dir()
     user_dirs = [Path(d) for d in (rule_dirs or ())]
@@ -511,11 +519,80 @@ def load_rules(rule_dirs: Iterable[str | Path] | None = None, *, national: bool 
         sub = _Problems()
         sub_order = _order_packs(packs, [pid], sub)
         resolved = _resolve(sub_order, packs, sub) if not sub.items else {}
-        problems.extend(sub)
+        if sub.items:
+            continue  # a pack nobody selected never blocks the selected ones; its own load reports it
         for rid, lr in resolved.items():
             if lr.pack == pid and rid not in effective:
                 library.setdefault(rid, lr)
     problems.raise_if_any()
+    return RuleSet([packs[p][0] for p in order], effective, library)
+
+
+def _load_named(rule_dirs: Iterable[str | Path] | None, names: list[str], *, national: bool) -> RuleSet:
+    """:func:`load_rules` for named packs: each pack folder is read on its own, and only the problems of the
+    named packs and the packs they extend count."""
+    shipped = shipped_rules_dir()
+    user_dirs = [Path(d) for d in (rule_dirs or ())]
+    found_problems = _Problems()
+    user_paths = _discover(user_dirs, found_problems)
+    shipped_paths = sorted(p.parent.resolve() for p in shipped.rglob("pack.yaml"))
+    neighbours = sorted({q.parent.resolve() for p in user_paths for q in p.parent.glob("*/pack.yaml")}
+                        - set(user_paths) - set(shipped_paths))
+    packs: dict[str, tuple[RulePack, list[_RawRule]]] = {}
+    own_problems: dict[str, _Problems] = {}
+    unreadable: list[tuple[Path, _Problems]] = []
+    for path in [*shipped_paths, *[p for p in user_paths if p not in shipped_paths], *neighbours]:
+        mine = _Problems()
+        read = _read_pack(path, mine)
+        if read is None:
+            unreadable.append((path, mine))
+            continue
+        pack = read[0]
+        if pack.id in packs:
+            if packs[pack.id][0].path != pack.path and path not in neighbours:
+                mine.add(pack.where, f"规则包 id {pack.id!r} 已被 {packs[pack.id][0].where} 使用",
+                         f"pack id {pack.id!r} is already used by {packs[pack.id][0].where}; give one of them another id")
+                own_problems.setdefault(pack.id, _Problems()).extend(mine)
+            continue
+        packs[pack.id] = read
+        own_problems[pack.id] = mine
+    problems = _Problems()
+    missing = [n for n in dict.fromkeys(names) if n not in packs]
+    if missing:
+        near = {n: next(iter(difflib.get_close_matches(n, sorted(packs), n=1, cutoff=0.6)), None) for n in missing}
+        lost = [(str(path), m) for path, m in unreadable]
+        for n in missing:
+            problems.add(f"rule_packs: {n}", f"计划指定的规则包 {n!r} 不存在" + (f"（是否为 {near[n]}？）" if near[n] else "")
+                         + (f"；无法读取的规则包目录: {', '.join(p for p, _m in lost)}" if lost else ""),
+                         f"the plan names rule pack {n!r}, which was not found"
+                         + (f" (did you mean {near[n]}?)" if near[n] else "")
+                         + (f"; pack folders that could not be read: {', '.join(p for p, _m in lost)}" if lost else "")
+                         + f"; available: {', '.join(sorted(packs))}")
+        problems.raise_if_any()
+    # a folder given that is itself a pack applies too (``--rules rules/county-a``); a folder of packs is searched
+    explicit = {d.resolve() for d in user_dirs if (d / "pack.yaml").is_file()}
+    named_dirs = [pid for pid, (pack, _raws) in packs.items() if Path(pack.path).resolve() in explicit]
+    wanted = list(dict.fromkeys(([NATIONAL] if national else []) + names + sorted(named_dirs)))
+    order = _order_packs(packs, wanted, problems)
+    for pid in order:
+        problems.extend(own_problems.get(pid, _Problems()))
+    problems.raise_if_any()
+    effective = _resolve(order, packs, problems)
+    problems.raise_if_any()
+    library: dict[str, LoadedRule] = {}
+    for pid in sorted(packs):
+        if pid in order or own_problems.get(pid, _Problems()).items:
+            continue
+        sub = _Problems()
+        sub_order = _order_packs(packs, [pid], sub)
+        if sub.items or any(own_problems.get(q, _Problems()).items for q in sub_order):
+            continue
+        resolved = _resolve(sub_order, packs, sub)
+        if sub.items:
+            continue
+        for rid, lr in resolved.items():
+            if lr.pack == pid and rid not in effective:
+                library.setdefault(rid, lr)
     return RuleSet([packs[p][0] for p in order], effective, library)
 
 
@@ -598,13 +675,14 @@ def _fingerprint(dirs: tuple[Path, ...]) -> tuple[Any, ...]:
     return tuple(stamps)
 
 
-def cached_rules(rule_dirs: Iterable[str | Path] | None = None) -> RuleSet:
+def cached_rules(rule_dirs: Iterable[str | Path] | None = None, packs: Iterable[str] | None = None) -> RuleSet:
     """:func:`load_rules`, reused while no rule file changed (for callers asking for one table or parameter)."""
     dirs = tuple(Path(d).resolve() for d in (rule_dirs or ()))
-    key = (dirs, _fingerprint(dirs))
+    named = tuple(packs) if packs is not None else None
+    key = (dirs, named, _fingerprint(dirs))
     found = _CACHE.get(key)
     if found is None:
-        found = load_rules(dirs)
+        found = load_rules(dirs, packs=named)
         _CACHE.clear()
         _CACHE[key] = found
     return found
