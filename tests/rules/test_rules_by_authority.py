@@ -95,3 +95,54 @@ def test_the_draw_answers_to_the_plans_packs(tmp_path, write_plan):
         with pytest.raises(dbsj.PlanError, match="credit.linked-share"):
             dbsj.commit_draw(store, plan, ["T0"], seed_kind="dice")
         assert store.count("draws") == 0
+
+
+GRAIN_ITEMS = [("LS-01", "粮食收储库点储存安全检查", "粮食行政管理", "key"),
+               ("LS-02", "粮食经营台账检查", "粮食行政管理", "general"),
+               ("JY-01", "校外培训机构检查", "教育", "key")]
+
+
+def _grain_plan(tmp_path, level: str | None, key_quota: str, general_quota: str = "≤10%", name: str = "g.yaml"):
+    lvl = f"  level: {level}\n" if level else ""
+    text = ("plan:\n  id: WW-2023\n  year: 2023\n  authority: 某市市场监督管理局\n  title: 2023年度一业一查抽查计划\n"
+            f"{lvl}  rule_packs: [grain-key-floors]\n  tasks:\n"
+            + task_yaml("G1", sponsor="粮食行政管理", items=("LS-01",), sampling=f'{{quota: "{key_quota}"}}')
+            + task_yaml("G2", sponsor="粮食行政管理", items=("LS-02",), sampling=f'{{quota: "{general_quota}"}}')
+            + task_yaml("E1", sponsor="教育", items=("JY-01",), sampling='{quota: "不低于5%"}'))
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def grain_store(store):
+    fill_items(store, GRAIN_ITEMS)
+    return store
+
+
+@pytest.mark.parametrize("level, quota, flagged", [
+    ("县级", "不低于50%", None), ("县级", "不低于20%", "grain.key-floor-county"), ("县级", "不低于30%", "grain.key-floor-county"),
+    ("市级", "不低于30%", None), ("市级", "不低于20%", "grain.key-floor-city"), ("市级", "≤10%", "grain.key-floor-city"),
+])
+def test_a_local_pack_sets_key_grain_floors_by_level(tmp_path, grain_store, level, quota, flagged):
+    report = dbsj.check_plan(_grain_plan(tmp_path, level, quota), grain_store)
+    errors = {f.rule for f in report.findings if f.severity == "error"}
+    assert errors == ({flagged} if flagged else set()), [f.message for f in report.findings]
+    if flagged:
+        [f] = report.by_rule(flagged)
+        assert f.evidence["item_code"] == "LS-01" and "不设上限" in f.source and flagged in f.message_zh
+
+
+def test_without_a_level_the_level_floors_do_not_apply_and_a_general_item_over_its_cap_is_flagged(tmp_path, grain_store):
+    report = dbsj.check_plan(_grain_plan(tmp_path, None, "不低于20%", general_quota="不低于20%"), grain_store)
+    assert {f.rule for f in report.findings if f.severity == "error"} == {"ratio.general-cap"}
+    [f] = report.by_rule("ratio.general-cap")
+    assert f.evidence["task_id"] == "G2" and "一般检查事项抽查比例原则上不高于10%" in f.message_zh
+
+
+def test_a_level_outside_the_three_is_refused_with_the_accepted_values(tmp_path):
+    path = _grain_plan(tmp_path, "乡级", "不低于50%")
+    with pytest.raises(dbsj.PlanError) as info:
+        dbsj.load_plan(path)
+    text = info.value.render("zh")
+    assert "g.yaml:6" in text and "省级" in text and "县级" in text

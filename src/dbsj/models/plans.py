@@ -237,6 +237,9 @@ class Plan(_Strict):
     authority: SafeName = Field(description="发布机关")
     title: str
     tasks: Annotated[tuple[Task, ...], NonEmpty] = Field(json_schema_extra={"minItems": 1})
+    level: Literal["省级", "市级", "县级"] | None = Field(
+        None, description="the drawing level of the plan (省级 / 市级 / 县级): rules may set floors per level, e.g. "
+                          "\"市级抽查不低于30%，县级不低于50%\"")
     rule_packs: tuple[SafeName, ...] = Field(
         (), description="the rule packs the plan answers to besides the national baseline (ids, e.g. xinjiang-2023); "
                         "dbsj check and the draw load them without --rules")
@@ -288,8 +291,9 @@ class Plan(_Strict):
     def canonical_json(self) -> str:
         """The plan as canonical JSON (sorted keys, no spaces): what is hashed and snapshotted."""
         body = self.model_dump(mode="json")
-        if not body["rule_packs"]:
-            del body["rule_packs"]  # plans that name no pack hash as they did before the field existed
+        for key in ("rule_packs", "level"):
+            if not body[key]:
+                del body[key]  # plans that do not use these fields hash as they did before the fields existed
         return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     def digest(self) -> str:

@@ -187,6 +187,7 @@ class _Relations:
             "start": pa.array([t.start for t in tasks], pa.date32()),
             "end": pa.array([t.end for t in tasks], pa.date32()),
             "directed": pa.array([t.scope.directed for t in tasks], pa.bool_()),
+            "level": pa.array([plan.level for t in tasks], pa.string()),
         }))
         pairs = [(t.id, code) for t in tasks for code in dict.fromkeys(t.items)]
         self._arrow("task_items_raw", pa.table({"task_id": pa.array([p[0] for p in pairs], pa.string()),
@@ -220,8 +221,13 @@ class _Relations:
             "ratio_floor": pa.array([q[2] for q in quotas], pa.float64()),
             "ratio_ceiling": pa.array([q[3] for q in quotas], pa.float64()),
             "count": pa.array([q[4] for q in quotas], pa.int64())}))
-        self._view("task_quotas", f"SELECT q.*, t.general_only FROM {n('task_quotas_raw')} q "
+        self._view("task_quotas", f"SELECT q.*, t.general_only, t.level, t.sponsor FROM {n('task_quotas_raw')} q "
                                     f"JOIN {n('tasks')} t USING (task_id)")
+        # one row per quota and item: rules over items, their categories and departments, and the level
+        self._view("task_item_quotas", f"""
+            SELECT q.task_id, q.stratum, q.ratio_floor, q.ratio_ceiling, q.count, q.level, q.sponsor,
+                   i.item_code, i.item_known, i.item_category, i.item_department
+            FROM {n('task_quotas')} q JOIN {n('task_items')} i USING (task_id)""")
 
         live = "d.status NOT IN ('failed', 'superseded')"
         if self._has_table("selections") and self._has_table("draws"):
