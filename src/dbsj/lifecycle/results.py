@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,9 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from dbsj import clock
+from dbsj._validation import model_error, validate_raw
 from dbsj._failpoints import declare, failpoint
-from dbsj.errors import IntakeError, MissingColumnError, ResultError
+from dbsj.errors import IntakeError, MissingColumnError, ModelError, ResultError
 from dbsj.lifecycle._context import CURRENT_RESULTS, current_draws, deadline_days, load_tasks
 from dbsj.lifecycle.calendar import WorkdayCalendar
 from dbsj.models.plans import Task
@@ -451,24 +452,48 @@ def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str, ste
     return out
 
 
-def record_result(store: Store, result: Result, *, correction: bool = False) -> RecordedResult:
+def _as_result(result: Result | Mapping[str, Any]) -> Result:
+    """A :class:`Result`, or a mapping of its fields validated as one (a :class:`~dbsj.ModelError` if it is not)."""
+    if isinstance(result, Result):
+        return result
+    if isinstance(result, Mapping):
+        return Result.model_validate(dict(result))
+    raise ModelError(f"应为检查结果（Result 或其字段的映射），实际为 {type(result).__name__}",
+                     f"expected a Result or a mapping of its fields, got {type(result).__name__}", model="Result")
+
+
+def record_result(store: Store, result: Result | Mapping[str, Any], *, correction: bool = False) -> RecordedResult:
     """Record one visit's result (one code per item), checked first; nothing is written on any error.
+
+    ``result`` is a :class:`~dbsj.Result` or a mapping of its fields (validated as one). 谁检查、谁录入: the
+    inspector must be on the target's team, and every item one their department checks in the task (a joint
+    visit is recorded as one result per department).
 
     :param correction: correct the standing result of these items (a new entry superseding it); without
         it, an item already recorded is a duplicate (:class:`~dbsj.ResultError`).
-    :raises ResultError: target not drawn, inspector not assigned, item not in the task, date before the
-        draw or in the future, duplicate entry.
+    :raises ModelError: ``result`` is not a valid result (field path and accepted values in the message).
+    :raises ResultError: target not drawn, inspector not assigned, item not in the task, item of another
+        department than the inspector's, date before the draw or in the future, duplicate entry.
     :raises CalendarError: the publication deadline cannot be computed (year with no calendar data).
     """
     checker = _Checker(store, bulk=False)
-    checked = checker.check(result, correction=correction, where=None, seen={})
+    checked = checker.check(_as_result(result), correction=correction, where=None, seen={})
     return _write(store, [checked], ledger_mode="each", step="result.record")[0]
 
 
-def record_results(store: Store, results: Iterable[Result], *, correction: bool = False,
+def record_results(store: Store, results: Iterable[Result | Mapping[str, Any]], *, correction: bool = False,
                    source: str = "api") -> list[RecordedResult]:
-    """Record many visits at once, all or nothing; one ledger entry (kind ``result.imported``) covers the batch."""
+    """Record many visits at once, all or nothing; one ledger entry (kind ``result.imported``) covers the batch.
+    Each is a :class:`~dbsj.Result` or a mapping of its fields; a bad one is a :class:`~dbsj.ModelError` naming
+    its place (``results[i]``) and nothing is written."""
     results = list(results)
+    for i, r in enumerate(results):
+        if not isinstance(r, Result):
+            try:
+                results[i] = _as_result(r)
+            except ModelError as exc:
+                exc.where = f"results[{i}]"
+                raise
     checker = _Checker(store, bulk=True)
     checker.preload(r.task_id for r in results)
     seen: dict = {}
@@ -573,11 +598,10 @@ def import_results(store: Store, path: str | Path, *, correction: bool = False) 
     checked = []
     for (task_id, uscc, staff, on, method, disp), v in visits.items():
         try:
-            r = Result(task_id=task_id, uscc=uscc, staff_id=staff, items=v["items"], method=method,
-                       disposition=disp, inspected_on=on, note=v["note"])
+            r = validate_raw(Result, {"task_id": task_id, "uscc": uscc, "staff_id": staff, "items": v["items"],
+                                      "method": method, "disposition": disp, "inspected_on": on, "note": v["note"]})
         except ValidationError as exc:
-            raise ResultError(f"结果无效: {exc.errors()[0]['msg']}", f"invalid result: {exc.errors()[0]['msg']}",
-                              where=v["where"]) from None
+            raise model_error(exc, model="Result", where=v["where"]) from None
         checked.append(checker.check(r, correction=correction, where=v["where"], seen=seen, rows=v["rows"]))
     if not checked:
         return []

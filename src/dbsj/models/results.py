@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from dbsj._validation import ValidatedModel
 
 from dbsj.models.vocab import CheckMethod, Disposition, ResultCode
 
 __all__ = ["Result"]
 
 
-class Result(BaseModel):
+class Result(ValidatedModel):
     """The result of inspecting one target in one task: one code per item ("进一次门、查多项事")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
