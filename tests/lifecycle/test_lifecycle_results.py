@@ -56,9 +56,10 @@ def test_an_inspector_cannot_record_another_departments_item(seeded, staff, item
     assert f"item {item} belongs to {owner}" in en and f"inspector {staff} ({dept})" in en
     peer = {"市场监管": "S1", "卫生健康": "S3"}[owner]
     assert f"由检查组中{owner}的人员录入: {peer}" in zh and peer in en  # the hint names who records it
-    assert (err.context["item_code"], err.context["item_department"], err.context["staff_id"],
-            err.context["staff_department"]) == (item, owner, staff, dept)
-    assert zh.index("检查事项") < len(zh) and err.to_dict()["message_zh"] == zh
+    assert (err.context["item_code"], err.context["item_department"], err.context["checking_department"],
+            err.context["staff_id"], err.context["staff_department"]) == (item, owner, owner, staff, dept)
+    assert str(err) == zh and zh.startswith(f"task T1 / {d.t1[0]}: 检查事项 {item} 属于")  # Chinese first
+    assert err.to_dict()["message_zh"] == zh and err.to_dict()["item_code"] == item
 
 
 def test_an_item_not_in_the_task_is_refused_naming_it(seeded):
@@ -78,6 +79,7 @@ def test_an_item_of_a_department_not_on_the_task_is_recorded_by_the_sponsor(seed
     with pytest.raises(dbsj.ResultError) as info:
         dbsj.record_result(store, lcdata.result("T1", d.t1[0], "S3", {"A07": "未发现问题"}))
     assert "检查事项 A07 属于 商务，本任务中由发起部门 市场监管 检查，执法人员 S3（卫生健康）不能录入" in info.value.render("zh")
+    assert (info.value.context["item_department"], info.value.context["checking_department"]) == ("商务", "市场监管")
     assert dbsj.record_result(store, lcdata.result("T1", d.t1[0], "S1", {"A07": "未发现问题"})).entry_nos
     assert dbsj.record_result(store, lcdata.result("T2", d.t2[0], "S2", {"A07": "未发现问题"})).entry_nos
 

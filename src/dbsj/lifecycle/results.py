@@ -32,8 +32,8 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from dbsj import clock
-from dbsj._validation import model_error, validate_raw
 from dbsj._failpoints import declare, failpoint
+from dbsj._validation import model_error, validate_raw
 from dbsj.errors import IntakeError, MissingColumnError, ModelError, ResultError
 from dbsj.lifecycle._context import CURRENT_RESULTS, current_draws, deadline_days, load_tasks
 from dbsj.lifecycle.calendar import WorkdayCalendar
@@ -123,6 +123,7 @@ class _Checker:
         self._seat: dict[tuple[str, str, str], str] = {}
         #: draw run id (None: the items pool) -> item code -> department
         self._item_owner: dict[str | None, dict[str, str]] = {}
+        self._run_of: dict[str, str | None] = {}
         self._selected: dict[str, set[str]] = {}
         self._standing: set[str] = set()
         self.current: dict[tuple[str, str, str], tuple] = {}
@@ -209,7 +210,10 @@ class _Checker:
 
     def item_departments(self, task_id: str) -> dict[str, str]:
         """item code -> its department, as the assignment of the task's current draw read it (:func:`item_owners`)."""
-        run_id = self.store.scalar("SELECT run_id FROM draws WHERE draw_id = ?", [self.draws[task_id][0]])
+        if task_id not in self._run_of:
+            self._run_of[task_id] = self.store.scalar("SELECT run_id FROM draws WHERE draw_id = ?",
+                                                      [self.draws[task_id][0]])
+        run_id = self._run_of[task_id]
         if run_id not in self._item_owner:
             self._item_owner[run_id] = item_owners(self.store, run_id)
         return self._item_owner[run_id]
@@ -244,8 +248,8 @@ class _Checker:
             raise ResultError(
                 f"检查事项 {item} 属于 {owner}{by}，执法人员 {r.staff_id}（{mine}）不能录入（谁检查、谁录入）",
                 f"item {item} belongs to {owner}{by_en}; inspector {r.staff_id} ({mine}) cannot record it: "
-                "each department records its own items", where=where, item_code=item, item_department=checker,
-                staff_id=r.staff_id, staff_department=mine,
+                "each department records its own items", where=where, item_code=item, item_department=owner,
+                checking_department=checker, staff_id=r.staff_id, staff_department=mine,
                 hint_zh=(f"由检查组中{checker}的人员录入: {'、'.join(peers)}" if peers else
                          f"该对象的检查组中没有{checker}的人员：核对事项编码或检查组"),
                 hint_en=(f"to be recorded by the team's {checker} inspector(s): {', '.join(peers)}" if peers else
