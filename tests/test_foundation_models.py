@@ -6,7 +6,6 @@ import json
 import textwrap
 
 import pytest
-from pydantic import ValidationError
 from stdnum.cn import uscc as stdnum_uscc
 
 import dbsj
@@ -75,15 +74,21 @@ def test_plan_digest_is_stable_and_content_sensitive(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (("      frequency: \"≥1\"\n", "      frequency: \"≥1\"\n      colour: red\n"), ":18: plan.tasks.0.colour: unknown key"),
-        (("by_class: {A: \"≤5%\"", "by_class: {A: \"often\""), ":16: plan.tasks.0.sampling.by_class.A"),
-        (("deadline: 2023-10-15", "deadline: 2023-02-30"), ":21: plan.tasks.0.batches.1.deadline"),
+        (("      frequency: \"≥1\"\n", "      frequency: \"≥1\"\n      colour: red\n"),
+         (":18: plan.tasks.0.colour: 未知的键", ":18: plan.tasks.0.colour: unknown key")),
+        (("by_class: {A: \"≤5%\"", "by_class: {A: \"often\""),
+         (":16: 分类比例 plan.tasks.0.sampling.by_class.A: ", ":16: plan.tasks.0.sampling.by_class.A: ")),
+        (("deadline: 2023-10-15", "deadline: 2023-02-30"),
+         (":21: 截止日期 plan.tasks.0.batches.1.deadline: 应为日期（如 2023-06-01），实际为 '2023-02-30'",
+          ":21: plan.tasks.0.batches.1.deadline: should be a date (e.g. 2023-06-01); got '2023-02-30'")),
     ],
 )
 def test_plan_errors_carry_file_and_line(tmp_path, edit, expected):
     with pytest.raises(dbsj.PlanError) as err:
         dbsj.load_plan(_plan_yaml(tmp_path, GOOD_PLAN.replace(*edit)))
-    assert expected in str(err.value)
+    zh, en = expected
+    assert zh in str(err.value) and zh in err.value.render("zh")  # Chinese first: the default rendering
+    assert en in err.value.render("en")
 
 
 def test_plan_rejects_duplicate_task_ids_and_sponsor_as_partner(tmp_path):
@@ -110,7 +115,7 @@ def test_parse_quota(text, expected):
 
 def test_quota_rejects_nonsense():
     for bad in ("often", {"min": 0.5, "max": 0.2}, {"min": 1.5}, {}):
-        with pytest.raises(ValidationError):
+        with pytest.raises(dbsj.ModelError):
             dbsj.Quota.model_validate(bad)
 
 
@@ -119,9 +124,10 @@ def test_target_checks_uscc_with_stdnum():
     assert stdnum_uscc.is_valid(good)
     t = dbsj.Target(uscc=good, name="某某有限公司", entity_kind="企业", status="存续", region="650102")
     assert t.credit_class == dbsj.CreditClass.U
-    with pytest.raises(ValidationError, match="USCC"):
+    with pytest.raises(dbsj.ModelError, match="统一社会信用代码校验失败") as err:
         dbsj.Target(uscc=good[:-1] + "M", name="x", entity_kind="企业", status="存续", region="650102")
-    with pytest.raises(ValidationError):
+    assert "invalid USCC" in err.value.render("en")
+    with pytest.raises(dbsj.ModelError):
         dbsj.Target(uscc=good, name="x", entity_kind="公司", status="存续", region="650102")
 
 

@@ -11,7 +11,7 @@ The tree::
     ├── InputError                 bad data or usage; CLI exit code 2
     │   ├── IntakeError            a file cannot be read at all (type, encoding, empty)
     │   │   └── MissingColumnError a required column is absent; names the accepted aliases
-    │   ├── ModelError             a single record fails validation (API / plug-in boundary)
+    │   ├── ModelError             a single record fails validation (API / plug-in boundary); also a ValueError
     │   ├── PlanError              a plan file is malformed or refers to unknown items/departments
     │   ├── RuleError              a rule pack is malformed (carries file:line)
     │   ├── SeedError              a seed is malformed, too early, or fails its consistency check
@@ -125,8 +125,15 @@ class MissingColumnError(IntakeError):
     """A required column is absent; the message lists the headers accepted for it."""
 
 
-class ModelError(InputError):
-    """A single record (API call, plug-in value) fails validation."""
+class ModelError(InputError, ValueError):
+    """A single record (API call, plug-in value) fails validation.
+
+    Every public pydantic model raises it instead of pydantic's ``ValidationError`` (:mod:`dbsj._validation`):
+    one line per error, Chinese first, naming the field's label and path and, for a closed vocabulary, the
+    accepted values. ``context["errors"]`` holds each error as data (``loc``, ``path``, ``type``, ``accepted``,
+    ``zh``, ``en``) and ``context["model"]`` the model's name. It is a ``ValueError`` too, as pydantic's error
+    is, so a ``ModelError`` raised inside a validator becomes that field's error.
+    """
 
 
 class PlanError(InputError):

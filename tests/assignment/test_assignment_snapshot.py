@@ -91,14 +91,18 @@ def live_section(store: dbsj.Store, run: dbsj.DrawRun) -> dict:
 
 def record_every_result(store: dbsj.Store, run: dbsj.DrawRun) -> int:
     dbsj.set_now(dt.datetime(2023, 11, 20, 10, 0))
-    rows = store.execute("SELECT DISTINCT task_id, uscc, min(staff_id), due FROM assignments GROUP BY ALL "
+    # one result per department of a visit, by that department's inspector (谁检查、谁录入)
+    rows = store.execute("SELECT task_id, uscc, department, min(staff_id), due FROM assignments GROUP BY ALL "
                          "ORDER BY ALL").fetchall()
     items = {"T1": ["SC1"], "T2": ["WS1", "SC1"]}
-    for task_id, u, staff, due in rows:
-        dbsj.record_result(store, dbsj.Result(task_id=task_id, uscc=u, staff_id=staff,
-                                              items={c: "未发现问题" for c in items[task_id]},
-                                              inspected_on=due - dt.timedelta(days=3)))
-    return len(rows)
+    owner = {"SC1": SC, "WS1": WS}
+    for task_id, u, dept, staff, due in rows:
+        mine = [c for c in items[task_id] if owner[c] == dept]
+        if mine:
+            dbsj.record_result(store, dbsj.Result(task_id=task_id, uscc=u, staff_id=staff,
+                                                  items={c: "未发现问题" for c in mine},
+                                                  inspected_on=due - dt.timedelta(days=3)))
+    return len({(t, u) for t, u, *_ in rows})
 
 
 def test_honest_records_keep_verifying_after_results_edits_deletions_office_changes_and_reimport(store, tmp_path):

@@ -142,10 +142,11 @@ def results_csv(store: dbsj.Store, path: Path, task: str, targets_: list[str], o
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["任务编号", "统一社会信用代码", "执法人员编号", "事项编码", "检查结果", "检查日期"])
+        owner = {i["code"]: i["department"] for i in items()}
         for u in targets_:
-            staff = team(store, task, u)[0][0]
+            seated = {dept: staff for staff, dept in reversed(team(store, task, u))}  # department -> first inspector
             for item in items_of[task]:
-                w.writerow([task, u, staff, item, "未发现问题", on])
+                w.writerow([task, u, seated[owner[item]], item, "未发现问题", on])
     return path
 
 

@@ -70,6 +70,21 @@ def result(task: str, uscc: str, staff: str, items: dict[str, str], on: str = "2
     return dbsj.Result(task_id=task, uscc=uscc, staff_id=staff, items=items, inspected_on=dt.date.fromisoformat(on), **kw)
 
 
+def visit(store: dbsj.Store, task: str, uscc: str, items: dict[str, str], on: str = "2023-05-10",
+          **kw) -> list[dbsj.RecordedResult]:
+    """Record one visit as 谁检查、谁录入 wants it: each department's items by that department's inspector on
+    the team (the first by staff id), one result per department."""
+    seats = store.execute("SELECT a.department, min(a.staff_id) FROM assignments a JOIN draws d USING (draw_id) "
+                          "WHERE d.status = 'drawn' AND a.task_id = ? AND a.uscc = ? GROUP BY 1", [task, uscc]).fetchall()
+    owner = dict(store.execute("SELECT code, department FROM items").fetchall())
+    out = []
+    for dept, staff in sorted(seats):
+        mine = {i: c for i, c in items.items() if owner[i] == dept}
+        if mine:
+            out.append(dbsj.record_result(store, result(task, uscc, staff, mine, on, **kw)))
+    return out
+
+
 def dump(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, default=str)
 

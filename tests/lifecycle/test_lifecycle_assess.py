@@ -15,8 +15,7 @@ from dbsj.cli import main
 
 
 def _work(store, d, tmp_path):
-    dbsj.record_result(store, lcdata.result("T1", d.t1[3], "S1", {"A07": "未发现问题", "B01": "发现问题经责令已改正"},
-                                            disposition="责令整改"))
+    lcdata.visit(store, "T1", d.t1[3], {"A07": "未发现问题", "B01": "发现问题经责令已改正"}, disposition="责令整改")
     dbsj.record_result(store, lcdata.result("T1", d.t1[0], "S1", {"A07": "注销"}, on="2023-04-03"))
     dbsj.record_result(store, lcdata.result("T2", d.t2[0], "S2", {"A07": "未发现问题"}, on="2023-05-30"))
     dbsj.publish(store, tmp_path / "pub")

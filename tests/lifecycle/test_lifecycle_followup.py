@@ -12,8 +12,7 @@ from dbsj.cli import main
 def test_problems_go_to_responsible_departments_overdue_alerts_and_d_class_flags(seeded):
     store, d = seeded
     # d.t1[3] is D-class; its B01 (卫生健康's item) has a problem; A07 none.
-    dbsj.record_result(store, lcdata.result("T1", d.t1[3], "S3", {"A07": "未发现问题", "B01": "不配合检查情节严重"},
-                                            disposition="移送办案"))
+    lcdata.visit(store, "T1", d.t1[3], {"A07": "未发现问题", "B01": "不配合检查情节严重"}, disposition="移送办案")
     # d.t1[0] is A-class with a status code, inspected long ago: overdue for publication.
     dbsj.record_result(store, lcdata.result("T1", d.t1[0], "S1", {"A07": "注销"}, on="2023-04-03"))
     # d.t2[1] is D-class but its status code is not a problem found in operation: no flag.
@@ -41,7 +40,7 @@ def test_followup_cli(tmp_path, pm, capsys):
     path = tmp_path / "s.duckdb"
     with dbsj.Store(path) as s:
         d = lcdata.seed(s)
-        dbsj.record_result(s, lcdata.result("T1", d.t1[3], "S3", {"A07": "公示信息隐瞒真实情况弄虚作假"}))
+        dbsj.record_result(s, lcdata.result("T1", d.t1[3], "S1", {"A07": "公示信息隐瞒真实情况弄虚作假"}))
     assert main(["followup", "--db", str(path), "--json"]) == 0
     kinds = sorted(r["kind"] for r in json.loads(capsys.readouterr().out))
     assert kinds == ["directed", "disposition"]

@@ -15,9 +15,8 @@ from dbsj.cli import main
 
 
 def _record_some(store, d):
-    dbsj.record_result(store, lcdata.result("T1", d.t1[0], "S1", {"A07": "未发现问题", "B01": "发现问题经责令已改正"},
-                                            disposition="责令整改"))
-    dbsj.record_result(store, lcdata.result("T1", d.t1[3], "S3", {"A07": "未发现问题", "B01": "未发现问题"}, on="2023-04-20"))
+    lcdata.visit(store, "T1", d.t1[0], {"A07": "未发现问题", "B01": "发现问题经责令已改正"}, disposition="责令整改")
+    lcdata.visit(store, "T1", d.t1[3], {"A07": "未发现问题", "B01": "未发现问题"}, on="2023-04-20")
     dbsj.record_result(store, lcdata.result("T2", d.t2[0], "S2", {"A07": "通过登记的住所(经营场所)无法联系"}, on="2023-05-30"))
 
 

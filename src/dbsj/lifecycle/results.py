@@ -1,4 +1,11 @@
-"""Recording inspection results: "谁检查、谁录入" — only an inspector assigned to that target in that task.
+"""Recording inspection results: "谁检查、谁录入" — only an inspector assigned to that target in that task,
+and only for the items of that inspector's department.
+
+Each item of a result must be one of the task's items, and the department that checks it in the task must be
+the recording inspector's: the item list names the item's department (as the draw's assignment read it, when
+the draw kept an assignment snapshot), and an item of a department that is not on the task is checked by the
+task's sponsor — the rule the assignment staffed the team by. The inspector's department is the one the
+assignment seated them for. A joint visit is therefore recorded by each department for its own items.
 
 Every check runs before anything is written; a batch (bulk import) is all or nothing. A result for an
 item already recorded is a duplicate unless it is a correction, which is a new entry naming the one it
@@ -16,7 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +33,11 @@ from pydantic import ValidationError
 
 from dbsj import clock
 from dbsj._failpoints import declare, failpoint
-from dbsj.errors import IntakeError, MissingColumnError, ResultError
+from dbsj._validation import model_error, validate_raw
+from dbsj.errors import IntakeError, MissingColumnError, ModelError, ResultError
 from dbsj.lifecycle._context import CURRENT_RESULTS, current_draws, deadline_days, load_tasks
 from dbsj.lifecycle.calendar import WorkdayCalendar
+from dbsj.models.plans import Task
 from dbsj.models.results import Result
 from dbsj.models.vocab import CheckMethod, Disposition, ResultCode
 from dbsj.store.bindings import PoolBinding
@@ -80,6 +89,20 @@ def parse_disposition(value: str, where: str | None = None) -> Disposition:
     return _parse_enum(Disposition, value, "处置方式", "disposition", where)
 
 
+def item_owners(store: Store, run_id: str | None) -> dict[str, str]:
+    """item code -> the department the item list names for it, as a draw run's assignment read it: from the
+    run's assignment snapshot when it kept one, else from the items pool."""
+    rows = [] if run_id is None else store.execute(
+        "SELECT code, department FROM assignment_input_items WHERE run_id = ?", [run_id]).fetchall()
+    return dict(rows or store.execute("SELECT code, department FROM items").fetchall())
+
+
+def checking_department(task: Task, owner: str) -> str:
+    """The department that checks, and so records, an item of department ``owner`` in ``task``: its own when it
+    is on the task, else the task's sponsor — the rule the assignment staffs a visit's team by."""
+    return owner if owner in task.departments else task.sponsor
+
+
 #: Ledger kinds that show a draw was never revealed (a draw row naming one cannot stand).
 _NOT_REVEALED = frozenset({"draw.commit", "draw.failed", "draw.refused", "draw.reveal-rejected"})
 
@@ -96,6 +119,11 @@ class _Checker:
         self.days = deadline_days()
         self.today = clock.today()
         self._teams: dict[str, dict[str, list[str]]] = {}
+        #: (task, target, staff id) -> the department the assignment seated that inspector for
+        self._seat: dict[tuple[str, str, str], str] = {}
+        #: draw run id (None: the items pool) -> item code -> department
+        self._item_owner: dict[str | None, dict[str, str]] = {}
+        self._run_of: dict[str, str | None] = {}
         self._selected: dict[str, set[str]] = {}
         self._standing: set[str] = set()
         self.current: dict[tuple[str, str, str], tuple] = {}
@@ -110,10 +138,11 @@ class _Checker:
         for t, u in self.store.execute("SELECT task_id, uscc FROM selections WHERE draw_id IN (SELECT unnest(?::VARCHAR[])) "
                                        "AND task_id IN (SELECT unnest(?::VARCHAR[]))", [draw_ids, wanted]).fetchall():
             self._selected.setdefault(t, set()).add(u)
-        for t, u, staff in self.store.execute(
-                "SELECT task_id, uscc, staff_id FROM assignments WHERE draw_id IN (SELECT unnest(?::VARCHAR[])) "
+        for t, u, staff, dept in self.store.execute(
+                "SELECT task_id, uscc, staff_id, department FROM assignments WHERE draw_id IN (SELECT unnest(?::VARCHAR[])) "
                 "AND task_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY task_id, uscc, staff_id", [draw_ids, wanted]).fetchall():
             self._teams.setdefault(t, {}).setdefault(u, []).append(staff)
+            self._seat[(t, u, staff)] = dept
         rows = self.store.execute("""
             SELECT task_id, uscc, item_code, entry_no, result_code, method, disposition, inspected_on FROM results
             WHERE task_id IN (SELECT unnest(?::VARCHAR[]))
@@ -137,10 +166,11 @@ class _Checker:
         sel = self.store.execute(f"SELECT uscc FROM selections WHERE draw_id = ? AND task_id = ?{only}", params).fetchall()
         self._selected.setdefault(task_id, set()).update(u for (u,) in sel)
         teams = self._teams.setdefault(task_id, {})
-        for u, staff in self.store.execute(
-                f"SELECT uscc, staff_id FROM assignments WHERE draw_id = ? AND task_id = ?{only} ORDER BY uscc, staff_id",
-                params).fetchall():
+        for u, staff, dept in self.store.execute(
+                f"SELECT uscc, staff_id, department FROM assignments WHERE draw_id = ? AND task_id = ?{only} "
+                "ORDER BY uscc, staff_id", params).fetchall():
             teams.setdefault(u, []).append(staff)
+            self._seat[(task_id, u, staff)] = dept
         rows = self.store.execute(f"""
             SELECT task_id, uscc, item_code, entry_no, result_code, method, disposition, inspected_on FROM results
             WHERE task_id = ?{only}
@@ -178,8 +208,58 @@ class _Checker:
                     hint_en="run dbsj audit to find the difference; restore from a backup if needed")
         self._standing.add(task_id)
 
-    def check(self, r: Result, *, correction: bool, where: str | None, seen: dict) -> dict[str, Any]:
+    def item_departments(self, task_id: str) -> dict[str, str]:
+        """item code -> its department, as the assignment of the task's current draw read it (:func:`item_owners`)."""
+        if task_id not in self._run_of:
+            self._run_of[task_id] = self.store.scalar("SELECT run_id FROM draws WHERE draw_id = ?",
+                                                      [self.draws[task_id][0]])
+        run_id = self._run_of[task_id]
+        if run_id not in self._item_owner:
+            self._item_owner[run_id] = item_owners(self.store, run_id)
+        return self._item_owner[run_id]
+
+    def _check_items(self, r: Result, task: Task, uscc: str, team: list[str], w: str, rows: dict[str, str]) -> None:
+        """Every item is the task's, and is checked in the task by the recording inspector's department."""
+        unknown = [i for i in sorted(r.items) if i not in task.items]
+        if unknown:
+            raise ResultError(f"检查事项 {'、'.join(unknown)} 不属于任务 {r.task_id}",
+                              f"item(s) {', '.join(unknown)} are not part of task {r.task_id}",
+                              where=rows.get(unknown[0], w), item_code=unknown[0], task_id=r.task_id,
+                              hint_zh=f"该任务的事项: {'、'.join(task.items)}",
+                              hint_en=f"the task's items: {', '.join(task.items)}")
+        owners = self.item_departments(r.task_id)
+        mine = self._seat.get((r.task_id, uscc, r.staff_id))
+        for item in sorted(r.items):
+            owner = owners.get(item)
+            where = rows.get(item, w)
+            if owner is None:
+                raise ResultError(
+                    f"检查事项 {item} 不在抽查事项清单中，无法核对其所属部门，不能录入（谁检查、谁录入）",
+                    f"item {item} is not on the inspection item list: its department is unknown, so no inspector "
+                    "can be checked against it", where=where, item_code=item, staff_id=r.staff_id,
+                    hint_zh="先导入事项清单（dbsj pool import items …）", hint_en="import the item list first "
+                    "(dbsj pool import items …)")
+            checker = checking_department(task, owner)
+            if mine == checker:
+                continue
+            by = "" if checker == owner else f"，本任务中由发起部门 {checker} 检查"
+            by_en = "" if checker == owner else f" (in this task it is checked by the sponsor, {checker})"
+            peers = [s for s in team if self._seat.get((r.task_id, uscc, s)) == checker]
+            raise ResultError(
+                f"检查事项 {item} 属于 {owner}{by}，执法人员 {r.staff_id}（{mine}）不能录入（谁检查、谁录入）",
+                f"item {item} belongs to {owner}{by_en}; inspector {r.staff_id} ({mine}) cannot record it: "
+                "each department records its own items", where=where, item_code=item, item_department=owner,
+                checking_department=checker, staff_id=r.staff_id, staff_department=mine,
+                hint_zh=(f"由检查组中{checker}的人员录入: {'、'.join(peers)}" if peers else
+                         f"该对象的检查组中没有{checker}的人员：核对事项编码或检查组"),
+                hint_en=(f"to be recorded by the team's {checker} inspector(s): {', '.join(peers)}" if peers else
+                         f"the target's team has no {checker} inspector: check the item code or the team"))
+
+    def check(self, r: Result, *, correction: bool, where: str | None, seen: dict,
+              rows: dict[str, str] | None = None) -> dict[str, Any]:
+        """Check one visit's result; ``rows`` names the file row of each item (bulk import)."""
         w = where or f"task {r.task_id} / {r.uscc}"
+        rows = rows or {}
         if r.task_id not in self.draws:
             known = r.task_id in self.tasks
             raise ResultError(
@@ -201,13 +281,12 @@ class _Checker:
                 f"inspector may record its result", where=w,
                 hint_zh=f"该对象的检查人员: {'、'.join(team) or '无'}", hint_en=f"assigned inspectors: {', '.join(team) or 'none'}")
         info = self.tasks.get(r.task_id)
-        if info is not None:
-            unknown = sorted(set(r.items) - set(info.task.items))
-            if unknown:
-                raise ResultError(f"检查事项 {'、'.join(unknown)} 不属于任务 {r.task_id}",
-                                  f"item(s) {', '.join(unknown)} are not part of task {r.task_id}", where=w,
-                                  hint_zh=f"该任务的事项: {'、'.join(info.task.items)}",
-                                  hint_en=f"the task's items: {', '.join(info.task.items)}")
+        if info is None:
+            raise ResultError(f"任务 {r.task_id} 的计划快照不在本存储中，无法核对结果的事项",
+                              f"the plan snapshot of task {r.task_id} is not in this store; the result's items "
+                              "cannot be checked", where=w, hint_zh="运行 dbsj audit 查明差异，必要时从备份恢复",
+                              hint_en="run dbsj audit to find the difference; restore from a backup if needed")
+        self._check_items(r, info.task, uscc, team, w, rows)
         drawn_on = self.draws[r.task_id][2]
         if r.inspected_on < drawn_on:
             raise ResultError(f"检查日期 {r.inspected_on} 早于抽取日期 {drawn_on}",
@@ -223,8 +302,8 @@ class _Checker:
             if key in seen:
                 raise ResultError(f"同一批次中重复录入: 任务 {r.task_id} 对象 {uscc} 事项 {item}",
                                   f"entered twice in one batch: task {r.task_id}, target {uscc}, item {item}",
-                                  where=w, hint_zh=f"另见 {seen[key]}", hint_en=f"see also {seen[key]}")
-            seen[key] = w
+                                  where=rows.get(item, w), hint_zh=f"另见 {seen[key]}", hint_en=f"see also {seen[key]}")
+            seen[key] = rows.get(item, w)
             prior = self.current.get(key)
             new = (r.items[item].value, r.method.value, r.disposition.value, r.inspected_on)
             if prior is None and correction:
@@ -377,24 +456,48 @@ def _write(store: Store, checked: list[dict[str, Any]], *, ledger_mode: str, ste
     return out
 
 
-def record_result(store: Store, result: Result, *, correction: bool = False) -> RecordedResult:
+def _as_result(result: Result | Mapping[str, Any]) -> Result:
+    """A :class:`Result`, or a mapping of its fields validated as one (a :class:`~dbsj.ModelError` if it is not)."""
+    if isinstance(result, Result):
+        return result
+    if isinstance(result, Mapping):
+        return Result.model_validate(dict(result))
+    raise ModelError(f"应为检查结果（Result 或其字段的映射），实际为 {type(result).__name__}",
+                     f"expected a Result or a mapping of its fields, got {type(result).__name__}", model="Result")
+
+
+def record_result(store: Store, result: Result | Mapping[str, Any], *, correction: bool = False) -> RecordedResult:
     """Record one visit's result (one code per item), checked first; nothing is written on any error.
+
+    ``result`` is a :class:`~dbsj.Result` or a mapping of its fields (validated as one). 谁检查、谁录入: the
+    inspector must be on the target's team, and every item one their department checks in the task (a joint
+    visit is recorded as one result per department).
 
     :param correction: correct the standing result of these items (a new entry superseding it); without
         it, an item already recorded is a duplicate (:class:`~dbsj.ResultError`).
-    :raises ResultError: target not drawn, inspector not assigned, item not in the task, date before the
-        draw or in the future, duplicate entry.
+    :raises ModelError: ``result`` is not a valid result (field path and accepted values in the message).
+    :raises ResultError: target not drawn, inspector not assigned, item not in the task, item of another
+        department than the inspector's, date before the draw or in the future, duplicate entry.
     :raises CalendarError: the publication deadline cannot be computed (year with no calendar data).
     """
     checker = _Checker(store, bulk=False)
-    checked = checker.check(result, correction=correction, where=None, seen={})
+    checked = checker.check(_as_result(result), correction=correction, where=None, seen={})
     return _write(store, [checked], ledger_mode="each", step="result.record")[0]
 
 
-def record_results(store: Store, results: Iterable[Result], *, correction: bool = False,
+def record_results(store: Store, results: Iterable[Result | Mapping[str, Any]], *, correction: bool = False,
                    source: str = "api") -> list[RecordedResult]:
-    """Record many visits at once, all or nothing; one ledger entry (kind ``result.imported``) covers the batch."""
+    """Record many visits at once, all or nothing; one ledger entry (kind ``result.imported``) covers the batch.
+    Each is a :class:`~dbsj.Result` or a mapping of its fields; a bad one is a :class:`~dbsj.ModelError` naming
+    its place (``results[i]``) and nothing is written."""
     results = list(results)
+    for i, r in enumerate(results):
+        if not isinstance(r, Result):
+            try:
+                results[i] = _as_result(r)
+            except ModelError as exc:
+                exc.where = f"results[{i}]"
+                raise
     checker = _Checker(store, bulk=True)
     checker.preload(r.task_id for r in results)
     seen: dict = {}
@@ -486,24 +589,24 @@ def import_results(store: Store, path: str | Path, *, correction: bool = False) 
                               where=f"{where}:inspected_on", hint_zh="使用 2023-06-01 格式",
                               hint_en="use the form 2023-06-01") from None
         key = (cell("task_id"), cell("uscc").upper(), cell("staff_id"), on, method, disp)
-        visit = visits.setdefault(key, {"items": {}, "where": where, "note": cell("note") or None})
+        visit = visits.setdefault(key, {"items": {}, "rows": {}, "where": where, "note": cell("note") or None})
         item = cell("item_code")
         if item in visit["items"]:
             raise ResultError(f"事项 {item} 在同一次检查中出现两次", f"item {item} appears twice in one visit",
                               where=f"{where}:item_code", hint_zh=f"另见 {visit['where']}", hint_en=f"see also {visit['where']}")
         visit["items"][item] = code
+        visit["rows"][item] = where
     checker = _Checker(store, bulk=True)
     checker.preload(key[0] for key in visits)
     seen: dict = {}
     checked = []
     for (task_id, uscc, staff, on, method, disp), v in visits.items():
         try:
-            r = Result(task_id=task_id, uscc=uscc, staff_id=staff, items=v["items"], method=method,
-                       disposition=disp, inspected_on=on, note=v["note"])
+            r = validate_raw(Result, {"task_id": task_id, "uscc": uscc, "staff_id": staff, "items": v["items"],
+                                      "method": method, "disposition": disp, "inspected_on": on, "note": v["note"]})
         except ValidationError as exc:
-            raise ResultError(f"结果无效: {exc.errors()[0]['msg']}", f"invalid result: {exc.errors()[0]['msg']}",
-                              where=v["where"]) from None
-        checked.append(checker.check(r, correction=correction, where=v["where"], seen=seen))
+            raise model_error(exc, model="Result", where=v["where"]) from None
+        checked.append(checker.check(r, correction=correction, where=v["where"], seen=seen, rows=v["rows"]))
     if not checked:
         return []
     return _write(store, checked, ledger_mode=f"file:{path.name}", step="result.import")

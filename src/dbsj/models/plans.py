@@ -16,10 +16,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from dbsj._filenames import MAX_STEM_BYTES, distinct_stems, unsafe_characters
+from dbsj._validation import ValidatedModel, error_lines, validate_raw
 from dbsj.errors import InputError, PlanError
 from dbsj.models.vocab import CreditClass, EntityKind, TaskMode
 
@@ -64,7 +65,7 @@ def parse_quota(value: Any) -> dict[str, Any]:
     raise ValueError(f"cannot read ratio {value!r}; write e.g. 0.03, '不低于3%', '≤10%', '5%-20%' or '1户'")
 
 
-class _Strict(BaseModel):
+class _Strict(ValidatedModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -306,7 +307,7 @@ def load_plan(path: str | Path) -> Plan:
 
     The file holds either the plan's fields at top level or under a ``plan:`` key.
     """
-    from dbsj._yaml import load_located_yaml, located_errors
+    from dbsj._yaml import load_located_yaml
 
     doc = load_located_yaml(path, PlanError)
     data = doc.data
@@ -319,8 +320,10 @@ def load_plan(path: str | Path) -> Plan:
 
     try:
         with gc_paused():
-            return Plan.model_validate(data)
+            return validate_raw(Plan, data)
     except ValidationError as exc:
-        lines = located_errors(doc, exc, prefix=prefix)
-        raise PlanError("计划文件无效:\n  " + "\n  ".join(lines), "invalid plan file:\n  " + "\n  ".join(lines),
-                        where=str(doc.path), errors=lines) from None
+        found = error_lines(exc, prefix=prefix)
+        zh = [f"{doc.where(tuple(e['loc']))}: {e['zh']}" for e in found]
+        en = [f"{doc.where(tuple(e['loc']))}: {e['en']}" for e in found]
+        raise PlanError("计划文件无效:\n  " + "\n  ".join(zh), "invalid plan file:\n  " + "\n  ".join(en),
+                        where=str(doc.path), errors=en, errors_zh=zh) from None

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from stdnum.cn import uscc as _uscc
 
 from dbsj._filenames import unsafe_characters
+from dbsj._validation import ValidatedModel
 from dbsj.models.vocab import CheckMethod, CreditClass, EntityKind, InspectorStatus, ItemCategory, RegistrationStatus
 
 __all__ = ["Item", "Target", "Inspector", "HistoryEntry", "is_valid_uscc", "MAX_CELL_CHARS", "TEXT_CONTROLS"]
@@ -44,7 +45,7 @@ def is_valid_uscc(value: str) -> bool:
     return len(value) == 18 and value == value.strip().upper() and _uscc.is_valid(value)
 
 
-class _Record(BaseModel):
+class _Record(ValidatedModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     @model_validator(mode="after")

@@ -33,6 +33,7 @@ from durable import engine as _engine
 from durable import lang as _lang
 from pydantic import ValidationError
 
+from dbsj._validation import error_lines, validate_raw
 from dbsj.errors import RuleError
 from dbsj.rules.schema import TEMPLATE_REF, EventRule, FieldCondition, FieldRef
 
@@ -160,11 +161,10 @@ class EventEngine:
                 parsed.append(r)
                 continue
             try:
-                parsed.append(EventRule.model_validate(r))
+                parsed.append(validate_raw(EventRule, r))
             except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(p) for p in first["loc"])
-                raise RuleError(f"事件规则无效: {loc}: {first['msg']}", f"invalid event rule: {loc}: {first['msg']}",
+                first = error_lines(exc)[0]
+                raise RuleError(f"事件规则无效: {first['zh']}", f"invalid event rule: {first['en']}",
                                 where=f"event rule #{i + 1}") from None
         ids = [r.id for r in parsed]
         dupes = sorted({x for x in ids if ids.count(x) > 1})

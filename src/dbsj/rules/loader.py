@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 from pydantic import ValidationError
 
+from dbsj._validation import validate_raw
 from dbsj._yaml import LocatedYaml, load_located_yaml, located_errors
 from dbsj.errors import RuleError
 from dbsj.rules import tables as _tables
@@ -166,7 +167,7 @@ def _read_pack(path: Path, problems: _Problems) -> tuple[RulePack, list[_RawRule
                      "pack.yaml must be a mapping (id, name, source, extends)")
         return None
     try:
-        manifest = PackManifest.model_validate(doc.data)
+        manifest = validate_raw(PackManifest, doc.data)
     except ValidationError as exc:
         for msg in located_errors(doc, exc):
             problems.add(*msg.split(": ", 1))
@@ -219,7 +220,7 @@ def _validate(raw: _RawRule, data: dict[str, Any], problems: _Problems, parent: 
                      f"unknown or missing rule kind {kind!r}; expected one of {', '.join(RULE_KINDS)}")
         return None
     try:
-        return RULE_KINDS[kind].model_validate(data)
+        return validate_raw(RULE_KINDS[kind], data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(err["loc"])

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from dbsj._validation import ValidatedModel, validate_raw
 
 __all__ = ["EventRule", "DecisionTable", "TableRow", "PackManifest"]
 
@@ -22,7 +24,7 @@ Severity = Literal["error", "warning", "info"]
 Scalar = Union[bool, int, float, str, None]
 
 
-class _Strict(BaseModel):
+class _Strict(ValidatedModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -303,7 +305,7 @@ class TableRow(_Strict):
             return None
         from dbsj.models import Quota
 
-        return Quota.model_validate(v)
+        return validate_raw(Quota, v)  # pydantic's own error: its lines join this field's
 
 
 TABLE_INPUTS: dict[str, tuple[str, ...] | None] = {
